@@ -1,0 +1,104 @@
+"""The drop-in client: ``Client().chat.completions.create(...)`` as with ``openai.OpenAI()``.
+
+It lives in the core, not in ``adapters/``: it is the library's own API, plain
+Python over ``Guard`` with no web framework, and ``from guard import Client``
+must not make the core import an adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from guard.config import GuardConfig, load_config
+from guard.pipeline import Guard
+from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
+
+_DONE = object()
+
+
+class _AsyncCompletions:
+    def __init__(self, guard: Guard):
+        self._guard = guard
+
+    async def create(self, *, model: str | None = None, messages: list[dict[str, Any]], stream: bool = False,
+                     **kwargs: Any) -> GuardedChatCompletion | AsyncIterator[GuardedChatCompletionChunk]:
+        if stream:
+            return self._guard.astream(messages, model, **kwargs)
+        return await self._guard.acomplete(messages, model, **kwargs)
+
+
+class _Completions:
+    """Runs the async pipeline on a private event loop thread, so sync callers work inside any app."""
+
+    def __init__(self, guard: Guard):
+        self._guard = guard
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="guard-client", daemon=True)
+        self._thread.start()
+
+    def create(self, *, model: str | None = None, messages: list[dict[str, Any]], stream: bool = False,
+               **kwargs: Any) -> GuardedChatCompletion | Iterator[GuardedChatCompletionChunk]:
+        if stream:
+            return self._iterate(self._guard.astream(messages, model, **kwargs))
+        return asyncio.run_coroutine_threadsafe(self._guard.acomplete(messages, model, **kwargs), self._loop).result()
+
+    def _iterate(self, agen: AsyncIterator[GuardedChatCompletionChunk]) -> Iterator[GuardedChatCompletionChunk]:
+        out: queue.Queue[Any] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                async for chunk in agen:
+                    out.put(chunk)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                out.put(exc)
+            finally:
+                out.put(_DONE)
+
+        asyncio.run_coroutine_threadsafe(pump(), self._loop)
+        while (item := out.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+class _Chat:
+    def __init__(self, completions: Any):
+        self.completions = completions
+
+
+class AsyncClient:
+    """``await AsyncClient().chat.completions.create(...)``, as ``openai.AsyncOpenAI``."""
+
+    def __init__(self, config: GuardConfig | str | None = None, *, guard: Guard | None = None, **overrides: Any):
+        self.guard = guard or Guard(_config(config, overrides))
+        self.chat = _Chat(_AsyncCompletions(self.guard))
+
+
+class Client:
+    """``Client().chat.completions.create(...)``, as ``openai.OpenAI``; responses carry ``.guard``."""
+
+    def __init__(self, config: GuardConfig | str | None = None, *, guard: Guard | None = None, **overrides: Any):
+        self.guard = guard or Guard(_config(config, overrides))
+        self.chat = _Chat(_Completions(self.guard))
+
+    def close(self) -> None:
+        self.chat.completions.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _config(config: GuardConfig | str | None, overrides: dict[str, Any]) -> GuardConfig:
+    if isinstance(config, GuardConfig):
+        return config.model_copy(update=overrides) if overrides else config
+    return load_config(config, **overrides)

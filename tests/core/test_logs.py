@@ -1,0 +1,30 @@
+"""One structured event per request, and never a secret in it."""
+
+from __future__ import annotations
+
+import json
+
+from guard import Guard
+from tests.core.conftest import make_config
+
+SECRET = "sk-live-abcdef0123456789"
+
+
+async def test_one_json_event_per_request_with_id_model_tier_and_latency(upstream, capsys):
+    guard = Guard(make_config(logging={"format": "json"}))
+
+    reply = await guard.acomplete([{"role": "user", "content": "hi"}], api_key=SECRET)
+
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    done = [e for e in events if e.get("event") == "guarded_completion"]
+    assert len(done) == 1
+    assert done[0]["request_id"] == reply.guard.request_id
+    assert done[0]["model"] and done[0]["tier"] and done[0]["latency_ms"] > 0
+
+
+async def test_api_keys_never_reach_the_logs(upstream, capsys):
+    guard = Guard(make_config(logging={"format": "json", "level": "debug"}))
+    await guard.acomplete([{"role": "user", "content": "hi"}], api_key=SECRET)
+
+    captured = capsys.readouterr()
+    assert SECRET not in captured.err and SECRET not in captured.out

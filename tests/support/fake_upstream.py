@@ -1,0 +1,114 @@
+"""A real HTTP server on loopback that speaks the OpenAI chat completions API from a script.
+
+Each request to a model pops the next scripted reply for that model (or repeats
+the last one): a status code and a JSON body, or a list of text pieces to
+stream as server-sent events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    text: str = "Hello."
+    stream_pieces: list[str] | None = None
+    error_message: str = "upstream failure"
+    prompt_tokens: int = 12
+    completion_tokens: int = 5
+
+
+def completion_body(model: str, texts: list[str], prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "choices": [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+                    for i, t in enumerate(texts)],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+@dataclass
+class FakeUpstream:
+    script: dict[str, list[Reply]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                fake.requests.append(body)
+                fake._answer(self, body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def calls_to(self, model: str) -> int:
+        return sum(1 for r in self.requests if r.get("model") == model)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self, model: str) -> Reply:
+        replies = self.script.get(model) or [Reply()]
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        model = body.get("model", "")
+        reply = self._next(model)
+        if reply.status != 200:
+            payload = json.dumps({"error": {"message": reply.error_message, "type": "server_error", "param": None,
+                                            "code": None}}).encode()
+            handler.send_response(reply.status)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+            return
+        if body.get("stream"):
+            self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")))
+            return
+        n = int(body.get("n") or 1)
+        payload = json.dumps(completion_body(model, [reply.text] * n, reply.prompt_tokens, reply.completion_tokens)).encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def _stream(self, handler: BaseHTTPRequestHandler, model: str, reply: Reply, include_usage: bool) -> None:
+        handler.send_response(200)
+        handler.send_header("content-type", "text/event-stream")
+        handler.end_headers()
+        base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+        pieces = reply.stream_pieces or [reply.text]
+        events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+        events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in pieces]
+        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if include_usage:
+            events.append({**base, "choices": [], "usage": {"prompt_tokens": reply.prompt_tokens,
+                                                            "completion_tokens": reply.completion_tokens,
+                                                            "total_tokens": reply.prompt_tokens + reply.completion_tokens}})
+        for event in events:
+            handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+            handler.wfile.flush()
+        handler.wfile.write(b"data: [DONE]\n\n")
+        handler.wfile.flush()
