@@ -65,7 +65,20 @@ class _Completions:
             yield item
 
     def close(self) -> None:
+        """Stop the private loop; tasks left on it (litellm's logging worker) are cancelled, not abandoned."""
+        if self._loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(_cancel_pending_tasks(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+async def _cancel_pending_tasks() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Chat:

@@ -35,10 +35,11 @@ class Embedder:
         source = str(packaged_model_dir()) if name_or_path in _PACKAGED else name_or_path
         if name_or_path in _PACKAGED:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         self.name = name_or_path
         self.batch_size = batch_size
         self._model = SentenceTransformer(source, device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -18,5 +18,9 @@ class ModelCallError(GuardError):
         self.model = model
         self.cause = cause
         self.attempts = attempts or []
-        tried = "; ".join(f"{m}: {reason}" for m, reason in self.attempts)
-        super().__init__(f"model call to {model!r} failed: {type(cause).__name__}: {cause}" + (f" (tried {tried})" if tried else ""))
+        tried = "; ".join(f"{m}: {reason}" for m, reason in self.attempts) or f"{type(cause).__name__}: {cause}"
+        super().__init__(f"model call to {model!r} failed: {tried}")
+
+
+class KnowledgeBaseError(GuardError):
+    """The knowledge base cannot do what was asked (unreadable file, model mismatch, ...); nothing was changed."""

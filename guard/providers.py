@@ -34,6 +34,7 @@ def register(prefix: str, handler: object) -> None:
     """Serve ``prefix/...`` models with ``handler`` (a ``litellm.CustomLLM``)."""
     litellm.custom_provider_map = [p for p in litellm.custom_provider_map if p["provider"] != prefix]
     litellm.custom_provider_map.append({"provider": prefix, "custom_handler": handler})
+    litellm.utils.custom_llm_setup()  # litellm would do this on the first call; capability look-ups need it now
     model_info = getattr(handler, "model_info", None)
     if model_info:
         litellm.register_model(model_info)

@@ -134,3 +134,16 @@ async def test_malformed_messages_get_a_clear_error(upstream, guard):
 
     with pytest.raises(ValueError, match="messages must be a list"):
         await guard.acomplete("hello")  # type: ignore[arg-type]
+
+
+async def test_tool_calls_pass_through_both_ways(upstream, guard):
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": '{"id": "A12"}'}}
+    upstream.script["primary-model"] = [Reply(tool_calls=[call])]
+    tools = [{"type": "function", "function": {"name": "lookup_order", "parameters": {
+        "type": "object", "properties": {"id": {"type": "string"}}}}}]
+
+    reply = await guard.acomplete(QUESTION, tools=tools)
+
+    assert upstream.requests[-1]["tools"][0]["function"]["name"] == "lookup_order"
+    assert reply.choices[0].finish_reason == "tool_calls"
+    assert reply.choices[0].message.tool_calls[0].function.name == "lookup_order"

@@ -21,17 +21,22 @@ class Reply:
     text: str = "Hello."
     stream_pieces: list[str] | None = None
     error_message: str = "upstream failure"
+    tool_calls: list[dict[str, Any]] | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 5
 
 
-def completion_body(model: str, texts: list[str], prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def completion_body(model: str, reply: Reply, n: int) -> dict[str, Any]:
+    if reply.tool_calls:
+        message = {"role": "assistant", "content": None, "tool_calls": reply.tool_calls}
+        finish = "tool_calls"
+    else:
+        message, finish = {"role": "assistant", "content": reply.text}, "stop"
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
-                    for i, t in enumerate(texts)],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "choices": [{"index": i, "message": message, "finish_reason": finish} for i in range(n)],
+        "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                  "total_tokens": reply.prompt_tokens + reply.completion_tokens},
     }
 
 
@@ -87,7 +92,7 @@ class FakeUpstream:
             self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")))
             return
         n = int(body.get("n") or 1)
-        payload = json.dumps(completion_body(model, [reply.text] * n, reply.prompt_tokens, reply.completion_tokens)).encode()
+        payload = json.dumps(completion_body(model, reply, n)).encode()
         handler.send_response(200)
         handler.send_header("content-type", "application/json")
         handler.send_header("content-length", str(len(payload)))
