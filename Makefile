@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) -m examples.demo
+	$(PY) examples/demo.py
 
 test: install
 	$(PY) -m pytest

@@ -19,6 +19,11 @@ def _drop_secrets(_: object, __: str, event: dict) -> dict:
     return event
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    # sys.stderr is looked up per logger, not once: test runners and daemons swap it.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(config: LoggingConfig) -> None:
     """Configure once per process; later calls with the same settings change nothing."""
     as_json = config.format == "json" or (config.format == "auto" and not sys.stderr.isatty())
@@ -32,7 +37,7 @@ def configure_logging(config: LoggingConfig) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, config.level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
