@@ -59,11 +59,9 @@ class Guard:
         started = time.perf_counter()
         state = self._new_state(messages, model, params)
         await self._run_phase(state, "before_model")
-        completion = await self._generate(state)
+        choices = await self._generate(state)
         await self._run_phase(state, "after_model")
         meta = self._verdict(state, started)
-        choices = completion.choices if completion else [{"message": {"role": "assistant", "content": state.answer},
-                                                          "finish_reason": "stop"}]
         choices = _answer_first(choices, state.answer_index)[: max(1, int(params.get("n") or 1))]
         if meta.review.policy == "block" and meta.review.required:
             choices = [{"message": {"role": "assistant", "content": HELD_MESSAGE}, "finish_reason": "content_filter"}]
@@ -129,30 +127,50 @@ class Guard:
             messages=messages, params=params,
         )
 
-    def _samples_wanted(self, state: RequestState) -> int:
-        consistency = self.config.consistency.samples if self.config.consistency.enabled else 1
-        return max(consistency, int(state.params.get("n") or 1))
+    def _start_extra_samples(self, state: RequestState) -> asyncio.Future[Completion] | None:
+        """Self-consistency samples, drawn at the consistency temperature beside the primary answer."""
+        if not self.config.consistency.enabled:
+            return None
+        params = {**_without_n(state.params), "temperature": self.config.consistency.temperature}
+        return asyncio.ensure_future(self.llm.complete(
+            state.prompt_messages, model=state.model, n=self.config.consistency.samples - 1, **params))
 
-    async def _generate(self, state: RequestState) -> Completion | None:
+    async def _collect_extra_samples(self, state: RequestState, extras: asyncio.Future[Completion] | None) -> list[dict[str, Any]]:
+        if extras is None:
+            return []
+        try:
+            more = await extras
+        except Exception as exc:  # noqa: BLE001 - the primary answer stands; consistency reports the error
+            state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
+            return []
+        state.samples += more.texts
+        state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd)
+        return more.choices
+
+    async def _generate(self, state: RequestState) -> list[dict[str, Any]]:
+        """The primary answer (``n`` choices when the caller asked) and any extra samples, as OpenAI choices."""
         if state.refusal is not None:
             state.answer = state.refusal
-            return None
-        params = {k: v for k, v in state.params.items() if k != "n"}
-        completion = await self.llm.complete(state.prompt_messages, model=state.model, n=self._samples_wanted(state), **params)
-        state.samples = completion.texts
-        state.answer = completion.texts[0]
-        state.served_model = completion.model
-        state.usage.add(completion.prompt_tokens, completion.completion_tokens, completion.cost_usd)
-        state.usage.model_ms += completion.ms
-        return completion
+            return [{"message": {"role": "assistant", "content": state.refusal}, "finish_reason": "stop"}]
+        extras = self._start_extra_samples(state)
+        try:
+            primary = await self.llm.complete(state.prompt_messages, model=state.model,
+                                              n=int(state.params.get("n") or 1), **_without_n(state.params))
+        except BaseException:
+            if extras is not None:
+                extras.cancel()
+            raise
+        state.samples = primary.texts
+        state.answer = primary.texts[0]
+        state.served_model = primary.model
+        state.usage.add(primary.prompt_tokens, primary.completion_tokens, primary.cost_usd)
+        state.usage.model_ms += primary.ms
+        return primary.choices + await self._collect_extra_samples(state, extras)
 
     async def _stream_provisional(self, state: RequestState, chunk_id: str, created: int) -> AsyncIterator[GuardedChatCompletionChunk]:
-        params = {k: v for k, v in state.params.items() if k != "n"}
-        extra = self._samples_wanted(state) - 1
-        others = asyncio.ensure_future(
-            self.llm.complete(state.prompt_messages, model=state.model, n=extra, **params)) if extra > 0 else None
+        extras = self._start_extra_samples(state)
         t0 = time.perf_counter()
-        name, stream = await self.llm.stream(state.prompt_messages, model=state.model, **params)
+        name, stream = await self.llm.stream(state.prompt_messages, model=state.model, **_without_n(state.params))
         parts: list[str] = []
         usage = None
         async for raw in stream:
@@ -172,13 +190,7 @@ class Guard:
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0
             state.usage.add(p, c, cost_from_tokens(name, p, c))
-        if others is not None:
-            try:
-                more = await others
-                state.samples += more.texts
-                state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd)
-            except Exception as exc:  # noqa: BLE001 - the streamed answer stands; consistency reports the error
-                state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
+        await self._collect_extra_samples(state, extras)
 
     async def _run_phase(self, state: RequestState, phase: Phase) -> None:
         for layer in self.layers:
@@ -237,6 +249,10 @@ class Guard:
         log.info("guarded_completion", request_id=meta.request_id, model=meta.model, tier=meta.tier,
                  confidence=meta.confidence, latency_ms=meta.usage.latency_ms.total, streamed=streamed,
                  review=meta.review.id)
+
+
+def _without_n(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "n"}
 
 
 def _answer_first(choices: list[dict[str, Any]], index: int) -> list[dict[str, Any]]:

@@ -147,3 +147,14 @@ async def test_tool_calls_pass_through_both_ways(upstream, guard):
     assert upstream.requests[-1]["tools"][0]["function"]["name"] == "lookup_order"
     assert reply.choices[0].finish_reason == "tool_calls"
     assert reply.choices[0].message.tool_calls[0].function.name == "lookup_order"
+
+
+async def test_self_consistency_draws_extra_samples_at_its_own_temperature(upstream):
+    guard = Guard(make_config(consistency={"enabled": True, "samples": 3, "temperature": 0.9}))
+
+    reply = await guard.acomplete(QUESTION, temperature=0)
+
+    sent = sorted(upstream.requests, key=lambda r: r.get("n") or 1)
+    assert [(r.get("n") or 1, r["temperature"]) for r in sent] == [(1, 0), (2, 0.9)]
+    assert len(reply.choices) == 1
+    assert reply.guard.usage.prompt_tokens == 24  # both calls are counted
