@@ -11,6 +11,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+from tests.support.fake_upstream import FakeUpstream  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _isolated_guard_files(tmp_path, monkeypatch):
@@ -21,3 +23,14 @@ def _isolated_guard_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GUARD_TELEMETRY__DATABASE", str(tmp_path / "guard.db"))
     monkeypatch.setenv("GUARD_KNOWLEDGE_BASE__PATH", str(tmp_path / "kb"))
+
+
+@pytest.fixture
+def upstream(monkeypatch):
+    """A scripted OpenAI-compatible server; the openai provider finds it through the usual env variables."""
+    fake = FakeUpstream()
+    monkeypatch.setenv("OPENAI_API_BASE", fake.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    yield fake
+    fake.close()

@@ -1,0 +1,115 @@
+"""``guard kb``: build and inspect the knowledge base from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from guard.config import load_config
+from guard.errors import ConfigError, KnowledgeBaseError
+from guard.kb import IngestReport, KnowledgeBase
+
+kb_app = typer.Typer(no_args_is_help=True, help="Build and inspect the knowledge base answers are grounded in.")
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="guard.yaml to read (default: ./guard.yaml or GUARD_CONFIG).")]
+Paths = Annotated[list[Path], typer.Argument(help="Files or folders.", show_default=False)]
+
+
+@contextmanager
+def _knowledge_base(config_file: Path | None) -> Iterator[KnowledgeBase]:
+    """The configured knowledge base; a bad config or knowledge base ends the command with a clear message."""
+    try:
+        kb = KnowledgeBase.open(load_config(config_file).knowledge_base)
+        try:
+            yield kb
+        finally:
+            kb.close()
+    except (ConfigError, KnowledgeBaseError, ValueError) as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@kb_app.command()
+def add(paths: Paths, config: ConfigOption = None) -> None:
+    """Ingest Markdown, text, HTML and JSON Lines files (folders recursively); changed files replace their chunks."""
+    with _knowledge_base(config) as kb:
+        with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
+                      TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("embedding", total=None)
+            report = kb.add(paths, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        _print_report(report)
+
+
+@kb_app.command()
+def remove(paths: Paths, config: ConfigOption = None) -> None:
+    """Forget the documents at these paths (files or folders; they need not exist any more)."""
+    with _knowledge_base(config) as kb:
+        report = kb.remove(paths)
+    for path in report.not_found:
+        errors.print(f"[yellow]not in the knowledge base:[/yellow] {path}")
+    _print_report(report)
+
+
+@kb_app.command()
+def search(query: Annotated[str, typer.Argument(help="What to look for.")],
+           k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100, help="How many chunks to show.")] = 5,
+           config: ConfigOption = None) -> None:
+    """Show the chunks hybrid retrieval finds for a query, with their scores."""
+    with _knowledge_base(config) as kb:
+        hits = kb.search(query, k=k)
+    if not hits:
+        console.print("no chunks found")
+        return
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column("chunk", no_wrap=True)
+    for name in ("relevance", "dense", "bm25"):
+        table.add_column(name, justify="right")
+    table.add_column("section")
+    table.add_column("text", ratio=1)
+    for n, hit in enumerate(hits, 1):
+        text = " ".join(hit.chunk.text.split())
+        table.add_row(str(n), hit.chunk.id, f"{hit.relevance:.3f}", f"{hit.dense:.3f}",
+                      "-" if hit.lexical is None else f"{hit.lexical:.2f}", hit.chunk.section,
+                      text if len(text) <= 160 else text[:157] + "...")
+    console.print(table)
+
+
+@kb_app.command()
+def stats(config: ConfigOption = None) -> None:
+    """Files, chunks, index type and size of the knowledge base."""
+    with _knowledge_base(config) as kb:
+        figures = kb.stats()
+    table = Table(show_header=False)
+    for name, value in [("path", figures.path), ("files", figures.files), ("chunks", figures.chunks),
+                        ("index", figures.index), ("indexed vectors", figures.indexed_vectors),
+                        ("embedding model", figures.embedding_model), ("dimensions", figures.dim or "-"),
+                        ("generation", figures.generation), ("size on disk", _size(figures.bytes_on_disk))]:
+        table.add_row(name, str(value))
+    console.print(table)
+
+
+def _print_report(report: IngestReport) -> None:
+    console.print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+                  f"removed {len(report.removed)} files; {report.chunks_added} chunks added, "
+                  f"{report.chunks_removed} removed in {report.seconds:.1f} s")
+    if report.skipped:
+        console.print(f"skipped {len(report.skipped)} files of unsupported types (e.g. {report.skipped[0]})")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
