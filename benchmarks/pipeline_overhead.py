@@ -2,7 +2,9 @@
 
 Runs N requests against a local fake upstream (an OpenAI-compatible server on
 loopback that answers at once), so the model's own time is ~0 and what remains
-is guard: config, layers, confidence, tier, record. Prints p50/p95/p99 in ms.
+is guard: grounding in the sample knowledge base (examples/kb), the support and
+citation checks of a two-sentence cited answer, confidence, tier, review
+routing and the record. Prints p50/p95/p99 in ms.
 
     python -m benchmarks.pipeline_overhead --requests 200
 """
@@ -15,14 +17,17 @@ import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from guard import Guard, GuardConfig  # noqa: E402
+from guard.kb import KnowledgeBase  # noqa: E402
 from tests.support.fake_upstream import FakeUpstream, Reply  # noqa: E402
 
-ANSWER = "Refunds are accepted within 30 days of delivery [1]. Opened items get store credit [2]."
+ANSWER = "You can return a Lumen lamp within 30 days of delivery for a full refund [1]. Shipping costs are not refunded [2]."
+SAMPLE_KB = Path(__file__).resolve().parent.parent / "examples" / "kb"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -34,9 +39,13 @@ async def main(requests: int) -> None:
     upstream = FakeUpstream(script={"bench": [Reply(text=ANSWER)]})
     os.environ.update(OPENAI_API_BASE=upstream.base_url, OPENAI_BASE_URL=upstream.base_url, OPENAI_API_KEY="sk-bench")
     with tempfile.TemporaryDirectory() as tmp:
-        guard = Guard(GuardConfig(models={"default": "openai/bench"}, telemetry={"database": f"{tmp}/g.db"},
-                                  knowledge_base={"path": f"{tmp}/kb"}, logging={"level": "warning"}))
-        messages = [{"role": "user", "content": "What is the refund window?"}]
+        config = GuardConfig(models={"default": "openai/bench"}, telemetry={"database": f"{tmp}/g.db"},
+                             knowledge_base={"path": f"{tmp}/kb"}, logging={"level": "warning"})
+        kb = KnowledgeBase.open(config.knowledge_base)
+        kb.add([SAMPLE_KB])
+        kb.close()
+        guard = Guard(config)
+        messages = [{"role": "user", "content": "How many days after delivery can I return a lamp for a refund?"}]
         await guard.acomplete(messages)  # warm-up: loads models once
         overhead, total = [], []
         t0 = time.perf_counter()
@@ -46,6 +55,7 @@ async def main(requests: int) -> None:
             total.append(reply.guard.usage.latency_ms.total)
         wall = time.perf_counter() - t0
     upstream.close()
+    print(f"layers: {', '.join(f'{k}={v.status}' for k, v in reply.guard.layers.items())}")
     print(f"requests={requests} wall={wall:.2f}s throughput={requests / wall:.1f} req/s (sequential)")
     for name, values in (("guard_overhead_ms", overhead), ("total_ms", total)):
         print(f"{name}: p50={percentile(values, .5):.2f} p95={percentile(values, .95):.2f} "

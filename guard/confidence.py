@@ -1,14 +1,39 @@
-"""Fusing the layers' signals into one confidence.
+"""Fusing the layers' signals into one calibrated probability that the answer is faithful.
 
-Interim: the mean of the signals that exist. The verification issue replaces
-this with a model calibrated on labelled data.
+log-odds = intercept + sum over present signals of slope * logit(signal). Each term
+is the evidence one signal adds; a signal that did not run adds nothing (as if it
+sat at 0.5), so any subset of signals works. Slopes are never negative, so the
+confidence never falls when a signal rises. The support slope and the intercept are
+Platt-fitted on held-out verifier scores of labelled data (``guard.verify.fit``);
+signals without labelled data carry a mild prior slope, recorded with a reason in
+``guard/verify/params/confidence.json``. Signals the file does not name are ignored.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
+from guard.verify.calibration import logit, sigmoid
+
+PARAMS_FILE = Path(__file__).parent / "verify" / "params" / "confidence.json"
+
 
 class ConfidenceModel:
+    def __init__(self, params_file: str | Path = PARAMS_FILE):
+        params = json.loads(Path(params_file).read_text())
+        self.intercept = float(params["intercept"])
+        self.slopes = {name: float(spec["slope"]) for name, spec in params["signals"].items()}
+        negative = [name for name, slope in self.slopes.items() if slope < 0]
+        if negative:
+            raise ValueError(f"{params_file}: negative slopes for {negative} would make confidence fall as they rise")
+
     def __call__(self, signals: dict[str, float]) -> float | None:
-        if not signals:
+        """Probability the answer is faithful; None when no known signal is present (nothing was verified)."""
+        present = {k: float(v) for k, v in signals.items()
+                   if k in self.slopes and isinstance(v, (int, float)) and math.isfinite(v)}
+        if not present:
             return None
-        return sum(signals.values()) / len(signals)
+        log_odds = self.intercept + sum(self.slopes[k] * float(logit(min(1.0, max(0.0, v)))) for k, v in present.items())
+        return float(sigmoid(log_odds))

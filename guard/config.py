@@ -63,11 +63,18 @@ class KnowledgeBaseConfig(_Section):
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time beam: more is better recall, slower ingest.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time beam: more is better recall, slower search.")
 
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "KnowledgeBaseConfig":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
 
 class GroundingConfig(_Section):
     enabled: bool = True
     top_k: int = Field(4, ge=1, le=50)
-    min_score: float = Field(0.30, description="Relevance floor on the dense cosine score.")
+    min_score: float = Field(0.30, description="Relevance floor: the dense cosine, or the share of the question's "
+                             "identifiers (e.g. ERR-4012) a chunk quotes verbatim; see guard.kb.retrieval.")
     refuse_without_source: bool | None = None
 
 

@@ -186,6 +186,7 @@ class Guard:
         state.usage.model_ms += (time.perf_counter() - t0) * 1000
         state.served_model = name
         state.answer = "".join(parts)
+        state.answer_delivered = True
         state.samples = [state.answer]
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0

@@ -56,6 +56,7 @@ class RequestState:
     samples: list[str] = field(default_factory=list)  # every completion drawn; samples[0] is the primary
     answer: str = ""
     answer_index: int = 0
+    answer_delivered: bool = False  # already streamed to the user: layers rate it but must not replace it
     refusal: str | None = None  # set before the model call to answer without calling it
     claims: list[Claim] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)

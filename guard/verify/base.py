@@ -1,0 +1,61 @@
+"""The one interface every support checker implements: many (claim, evidence) pairs in, probabilities out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Pair = tuple[str, Sequence[str]]
+
+
+class VerificationError(RuntimeError):
+    """A verifier could not reach a verdict; the layer reports ``error``, never ``supported``."""
+
+
+@dataclass
+class SupportScores:
+    """Probability that each claim is supported by its evidence, and what the verdicts cost."""
+
+    probabilities: list[float]
+    cost_usd: float = 0.0
+
+
+class SupportVerifier(ABC):
+    """Scores claims against evidence texts.
+
+    Batched and async because layers ask about every claim (and, for citations,
+    every subset of cited sources) at once, and because verifiers are either CPU
+    models (run in a worker thread) or remote judges (awaited concurrently).
+    A claim with no evidence is unsupported by definition and never reaches the model.
+    """
+
+    name: str
+
+    async def score(self, pairs: Sequence[Pair]) -> SupportScores:
+        checked = [_checked(i, pair) for i, pair in enumerate(pairs)]
+        with_evidence = [i for i, (_, evidence) in enumerate(checked) if evidence]
+        probabilities = [0.0] * len(checked)
+        if not with_evidence:
+            return SupportScores(probabilities)
+        scored = await self._score([checked[i] for i in with_evidence])
+        if len(scored.probabilities) != len(with_evidence):
+            raise VerificationError(f"{self.name} returned {len(scored.probabilities)} scores for {len(with_evidence)} pairs")
+        for i, p in zip(with_evidence, scored.probabilities):
+            probabilities[i] = min(1.0, max(0.0, float(p)))
+        return SupportScores(probabilities, scored.cost_usd)
+
+    @abstractmethod
+    async def _score(self, pairs: list[tuple[str, list[str]]]) -> SupportScores:
+        """Score pairs whose claim is non-empty and whose evidence has at least one non-empty text."""
+
+
+def _checked(index: int, pair: Pair) -> tuple[str, list[str]]:
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        raise ValueError(f"pair {index} must be a (claim, evidence texts) tuple")
+    claim, evidence = pair
+    if not isinstance(claim, str) or not claim.strip():
+        raise ValueError(f"pair {index}: the claim must be a non-empty string")
+    if isinstance(evidence, str) or not all(isinstance(e, str) for e in evidence):
+        raise ValueError(f"pair {index}: evidence must be a sequence of strings")
+    return claim.strip(), [e for e in evidence if e.strip()]

@@ -1,0 +1,43 @@
+"""Guard.check with the real verification layers: the metadata an app or eval suite reads."""
+
+import pytest
+
+from guard.pipeline import Guard
+
+SOURCES = [{"id": "refund_policy.md#c2", "title": "Refund policy",
+            "text": "Customers can request a refund within 30 days of purchase. Refunds are paid to the original "
+                    "payment method within 5 business days."},
+           {"id": "shipping.md#c1", "title": "Shipping", "text": "Express shipping costs 12 dollars."}]
+
+
+@pytest.fixture
+def guard(config, offline_verifier):
+    return Guard(config)
+
+
+async def test_a_supported_cited_answer_is_confident(guard):
+    meta = await guard.acheck("You can request a refund within 30 days of purchase [1]. Express shipping costs "
+                              "12 dollars [2].", SOURCES)
+    assert {"support", "citations"} <= set(meta.signals) and meta.tier == "high"
+    assert [(c.marker, c.source_id, c.supports) for c in meta.citations] == [
+        ("[1]", "refund_policy.md#c2", True), ("[2]", "shipping.md#c1", True)]
+    assert meta.unsupported == [] and meta.layers["support"].status == "ok"
+
+
+async def test_a_wrong_number_lowers_confidence(guard):
+    right = await guard.acheck("Refunds are paid within 5 business days [1].", SOURCES)
+    wrong = await guard.acheck("Refunds are paid within 90 business days [1].", SOURCES)
+    assert wrong.confidence < right.confidence and wrong.citations[0].score < right.citations[0].score
+
+
+async def test_an_unsupported_sentence_is_listed_and_lowers_the_tier(guard):
+    meta = await guard.acheck("Refunds are paid within 5 business days [1]. Refunds are paid in gold bars by "
+                              "courier [1].", SOURCES)
+    assert [u.text for u in meta.unsupported] == ["Refunds are paid in gold bars by courier."]
+    assert meta.tier == "low"
+
+
+async def test_checking_without_sources_reports_why_nothing_was_verified(guard):
+    meta = await guard.acheck("Refunds are paid within 5 business days.", [])
+    assert meta.confidence is None and meta.tier == "low"
+    assert meta.layers["support"].reason == "no sources" and meta.layers["consistency"].reason == "samples=1"
