@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,9 +23,6 @@ demo: install
 
 test: install
 	$(PY) -m pytest
-
-bench: install
-	$(PY) -m benchmarks.run_all
 
 clean:
 	rm -rf $(VENV) .guard
