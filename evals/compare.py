@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from guard.evals import metrics as m
-from guard.evals.report import Report, ReportError
+from guard.evals.report import Report, ReportError, plain_interval, plain_value
 from guard.evals.results import DetectionResult, Result
 from guard.evals.scoring import columns, is_scored, metric_values, take
 
@@ -72,11 +72,9 @@ def compare_reports(a: Report, b: Report, *, resamples: int = 1000, seed: int = 
     intervals = m.bootstrap_intervals(paired_deltas, len(both_scored), resamples=resamples, seed=seed)
     deltas = {}
     for name in values_a:
-        va, vb = _plain(values_a[name]), _plain(values_b[name])
-        interval = intervals.get(name)
+        va, vb = plain_value(values_a[name]), plain_value(values_b[name])
         deltas[name] = Delta(a=va, b=vb, delta=None if va is None or vb is None else round(vb - va, 6),
-                             interval=None if interval is None or isinstance(interval, m.Undefined)
-                             else (round(interval.low, 6), round(interval.high, 6)))
+                             interval=plain_interval(intervals.get(name)))
     return Comparison(
         kind=kind, a=names[0], b=names[1], paired=len(both_scored),
         only_a=len(set(items_a) - set(items_b)), only_b=len(set(items_b) - set(items_a)),
@@ -91,10 +89,6 @@ def _difference(b: m.Value, a: m.Value) -> m.Value:
     if isinstance(b, m.Undefined):
         return b
     return b - a
-
-
-def _plain(value: m.Value) -> float | None:
-    return None if isinstance(value, m.Undefined) else round(float(value), 6)
 
 
 def _call(item: Result) -> str:

@@ -36,7 +36,8 @@ class DetectionEvaluator:
             flagged=None if confidence is None else confidence < self.decision_threshold,
             tier=meta.tier,
             signals=meta.signals,
-            layers={name: report.status for name, report in meta.layers.items()},
+            layers={name: f"{report.status}: {report.reason}" if report.reason else report.status
+                    for name, report in meta.layers.items()},
             latency_ms=meta.usage.latency_ms.total,
         )
 

@@ -85,7 +85,7 @@ def build_report(
     values = {**metric_values(cols, suite.kind), **run_metrics(results)}
     intervals = m.bootstrap_intervals(lambda index: metric_values(take(cols, index), suite.kind), n_scored,
                                       resamples=suite.bootstrap_resamples, seed=suite.seed)
-    plain = {name: _number(v) for name, v in values.items()}
+    plain = {name: plain_value(v) for name, v in values.items()}
     verdicts = {
         name: ThresholdVerdict(target=str(t), value=plain.get(name), passed=t.passes(plain.get(name)))
         for name, t in suite.thresholds.items()
@@ -108,8 +108,7 @@ def build_report(
         counts=Counts(items=len(results), scored=n_scored, failed=failed, unscored=len(results) - failed - n_scored),
         metrics=plain,
         undefined={name: v.reason for name, v in values.items() if isinstance(v, m.Undefined)},
-        intervals={name: None if isinstance(i, m.Undefined) else (round(i.low, 6), round(i.high, 6))
-                   for name, i in intervals.items()},
+        intervals={name: plain_interval(i) for name, i in intervals.items()},
         reliability=reliability,
         thresholds=verdicts,
         passed=n_scored > 0 and all(v.passed for v in verdicts.values()),
@@ -124,8 +123,15 @@ def format_value(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
-def _number(value: m.Value) -> float | None:
+def plain_value(value: m.Value) -> float | None:
+    """A metric as JSON holds it: rounded, or null when undefined (the reason is kept apart)."""
     return None if isinstance(value, m.Undefined) else round(float(value), 6)
+
+
+def plain_interval(interval: m.Interval | m.Undefined | None) -> tuple[float, float] | None:
+    if interval is None or isinstance(interval, m.Undefined):
+        return None
+    return round(interval.low, 6), round(interval.high, 6)
 
 
 def _guard_version() -> str:

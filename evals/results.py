@@ -29,7 +29,7 @@ class DetectionResult(ItemResult):
     flagged: bool | None = Field(None, description="Guard's call: confidence below the decision threshold.")
     tier: Tier | None = None
     signals: dict[str, float] = Field(default_factory=dict)
-    layers: dict[str, str] = Field(default_factory=dict, description="Each layer's status.")
+    layers: dict[str, str] = Field(default_factory=dict, description="Each layer's status, with its reason if any.")
 
     @property
     def verdict(self) -> str | None:

@@ -18,6 +18,7 @@ from guard.evals.results import Result
 from guard.evals.suite import Row
 from guard.metadata import GuardMetadata
 
+
 class LayerFailed(RuntimeError):
     """A guard layer reported ``error`` on the item: its verdict was not reached the way the suite measures."""
 
@@ -71,8 +72,8 @@ async def run_items(
             progress.advance(task)
 
         # The first item runs alone so models that load lazily load once, not once per worker.
-        for row in pending[:1]:
-            await run_one(row)
+        if pending:
+            await run_one(pending[0])
         await asyncio.gather(*(run_one(row) for row in pending[1:]))
     return [finished[row.id] for row in rows]
 

@@ -53,7 +53,7 @@ def test_an_item_guard_cannot_score_is_counted_apart_from_failures(tmp_path, scr
     unknown = {"id": "g", "sources": ["x"], "response": "Not in the script.", "label": "faithful"}
     report = _run(tmp_path, scripted_guard, rows=DETECTION_ROWS + [unknown])
     assert (report.counts.scored, report.counts.unscored, report.counts.failed) == (6, 1, 0)
-    assert next(i for i in report.items if i.id == "g").layers == {"support": "skipped", "grounding": "skipped"}
+    assert next(i for i in report.items if i.id == "g").layers["support"] == "skipped: no scripted score"
 
 
 class BrokenLayer:
@@ -75,5 +75,5 @@ def test_an_item_whose_layer_errored_is_a_failure_not_a_score(tmp_path):
 def test_the_real_verifier_scores_every_row(tmp_path, real_guard):
     report = _run(tmp_path, real_guard, rows=DETECTION_ROWS[:4])
     assert report.counts.scored == 4
-    assert all(i.layers.get("support") == "ok" for i in report.items)
+    assert all(i.layers["support"] == "ok" for i in report.items)
     assert all(0.0 <= i.score <= 1.0 for i in report.items)
