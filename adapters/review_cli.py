@@ -1,55 +1,151 @@
-"""``guard review``: work the human review queue from a terminal."""
+"""``guard review``: work the human review queue from a terminal.
+
+``list`` shows what waits (held answers first), ``show`` everything a reviewer
+needs to judge one item, and ``approve`` / ``edit`` / ``reject`` decide it. A
+decision on a held answer is posted to the app's webhook when one is configured.
+"""
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Column, Table
 
-from guard.config import load_config
-from guard.errors import ConfigError
-from guard.review import ReviewQueue
-from guard.sqlite import Database
+from guard.config import GuardConfig, load_config
+from guard.errors import AlreadyDecided, ConfigError, ReviewNotFound, StoreUnavailable
+from guard.pii import Redactor
+from guard.review import record_decision
+from guard.store import Decision, ReviewItem, Store, open_store
+from guard.webhook import WebhookSender
 
 review_app = typer.Typer(no_args_is_help=True)
 console = Console()
 ConfigOption = typer.Option(None, "--config", "-c", help="guard.yaml to read (default: ./guard.yaml when present).")
+DatabaseOption = typer.Option(None, "--database", help="Store path or URL; default: telemetry.database of the config.")
+ReviewerOption = typer.Option(None, "--reviewer", help="Who decides (default: the login name).")
 
 
-def _queue(config_path: Optional[Path]) -> ReviewQueue:
+def _config(config_path: Optional[Path]) -> GuardConfig:
     try:
-        config = load_config(config_path)
+        return load_config(config_path)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    return ReviewQueue(Database(config.telemetry.database))
+
+
+@contextmanager
+def _store(config: GuardConfig, database: Optional[str]) -> Iterator[Store]:
+    try:
+        store = open_store(database or config.telemetry.database, busy_timeout_s=config.telemetry.busy_timeout_s)
+    except StoreUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        yield store
+    except StoreUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
 
 
 @review_app.command("list")
-def list_pending(config: Optional[Path] = ConfigOption, limit: int = typer.Option(50, min=1)) -> None:
-    """Pending reviews, oldest first."""
-    table = Table(Column("id", no_wrap=True), "tier", "confidence", "question", "draft")
-    for item in _queue(config).pending(limit):
+def list_items(
+    status: str = typer.Option("pending", help="pending, approved, edited, rejected or expired."),
+    tier: Optional[str] = typer.Option(None), policy: Optional[str] = typer.Option(None, help="flag or block."),
+    limit: int = typer.Option(50, min=1),
+    config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption,
+) -> None:
+    """Review items, held (block) answers first, then oldest first."""
+    table = Table(Column("id", no_wrap=True), "policy", "tier", "confidence", "age", "question", "draft")
+    with _store(_config(config), database) as store:
+        items = store.list_reviews(status=status, tier=tier, policy=policy, limit=limit)
+    for item in items:
         conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
-        table.add_row(item.id, item.tier, conf, (item.question or "")[:60], item.draft[:80])
+        table.add_row(item.id, item.policy, item.tier, conf, item.created_at.strftime("%Y-%m-%d %H:%M"),
+                      (item.question or "")[:60], item.draft[:80])
     console.print(table)
 
 
-@review_app.command("decide")
-def decide(
-    review_id: str,
-    decision: str = typer.Argument(..., help="approved or rejected"),
-    final_text: Optional[str] = typer.Option(None, "--final-text", help="The answer as the reviewer corrected it."),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer"),
-    config: Optional[Path] = ConfigOption,
-) -> None:
-    """Approve or reject a held answer; the decision is kept as a label for calibration."""
-    try:
-        item = _queue(config).decide(review_id, decision, final_text=final_text, reviewer=reviewer)  # type: ignore[arg-type]
-    except (KeyError, ValueError) as exc:
-        console.print(f"[red]{exc.args[0]}[/red]")
-        raise typer.Exit(1) from None
-    console.print(f"{item.id}: {item.status}")
+@review_app.command("show")
+def show(review_id: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
+    """The question, the whole draft, its sources and the claims they do not support."""
+    with _store(_config(config), database) as store:
+        item = store.get_review(review_id)
+    if item is None:
+        console.print(f"[red]no review {review_id!r}[/red]")
+        raise typer.Exit(1)
+    _print_item(item)
+
+
+def _print_item(item: ReviewItem) -> None:
+    conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
+    console.print(f"[bold]{item.id}[/bold]  request {item.request_id}  {item.policy}  tier {item.tier}  "
+                  f"confidence {conf}  status {item.status}")
+    if item.status != "pending":
+        console.print(f"decided by {item.reviewer or '-'} at {item.decided_at}: {item.reason or ''}")
+    console.print(Panel(item.question or "(no question)", title="question", title_align="left"))
+    console.print(Panel(item.draft, title="draft", title_align="left"))
+    if item.final_text is not None:
+        console.print(Panel(item.final_text, title="final text", title_align="left"))
+    unsupported = item.context.get("unsupported") or []
+    console.print("[bold]unsupported claims[/bold]" if unsupported else "[bold]unsupported claims:[/bold] none")
+    for claim in unsupported:
+        console.print(f"  - {claim.get('text')}  (support {claim.get('score', 0):.2f})")
+    sources = item.context.get("sources") or []
+    console.print("[bold]sources[/bold]" if sources else "[bold]sources:[/bold] none")
+    for number, source in enumerate(sources, 1):
+        title = f"[{number}] {source.get('title') or ''} ({source.get('id')})"
+        console.print(Panel(source.get("text") or "", title=title, title_align="left"))
+    signals = item.context.get("signals") or {}
+    if signals:
+        console.print("signals: " + ", ".join(f"{k} {v:.2f}" for k, v in signals.items()))
+
+
+def _decide(review_id: str, decision: Decision, config_path: Optional[Path], database: Optional[str],
+            reviewer: Optional[str], final_text: Optional[str] = None, reason: Optional[str] = None) -> None:
+    config = _config(config_path)
+    webhook = WebhookSender(config)
+    if final_text is not None:
+        final_text = Redactor(config).redact(final_text)
+    with _store(config, database) as store:
+        try:
+            item = record_decision(store, webhook, review_id, decision, reviewer=reviewer or getpass.getuser(),
+                                   final_text=final_text, reason=reason)
+        except (ReviewNotFound, AlreadyDecided) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+        finally:
+            webhook.close()  # a CLI exits right away: deliver the event first
+    console.print(f"{item.id}: {item.status} by {item.reviewer}")
+
+
+@review_app.command("approve")
+def approve(review_id: str, reviewer: Optional[str] = ReviewerOption, config: Optional[Path] = ConfigOption,
+            database: Optional[str] = DatabaseOption) -> None:
+    """The draft is right as it is; a held answer can now be delivered."""
+    _decide(review_id, "approved", config, database, reviewer)
+
+
+@review_app.command("edit")
+def edit(review_id: str,
+         final_text: str = typer.Option(..., "--final-text", help="The answer as corrected; it replaces the draft."),
+         reviewer: Optional[str] = ReviewerOption, config: Optional[Path] = ConfigOption,
+         database: Optional[str] = DatabaseOption) -> None:
+    """Approve with corrections; counts as an edit in the edit rate."""
+    _decide(review_id, "edited", config, database, reviewer, final_text=final_text)
+
+
+@review_app.command("reject")
+def reject(review_id: str, reason: str = typer.Option(..., "--reason", help="Why the draft must not be sent."),
+           reviewer: Optional[str] = ReviewerOption, config: Optional[Path] = ConfigOption,
+           database: Optional[str] = DatabaseOption) -> None:
+    """The draft must not be sent; kept as a 'hallucinated' label for calibration."""
+    _decide(review_id, "rejected", config, database, reviewer, reason=reason)

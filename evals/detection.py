@@ -4,7 +4,7 @@ The detector's score is P(hallucinated) = 1 - guard's confidence. The
 confidence, not a raw signal such as support, is what an app acts on, and it is
 the calibrated number, so ECE and the reliability table measure what users see.
 An item is called hallucinated when confidence is below the decision threshold
-(by default the config's ``support.threshold``), the rule that flags a claim.
+(by default an explicit ``support.threshold``, else 0.5: confidence is a calibrated probability).
 """
 
 from __future__ import annotations

@@ -7,11 +7,13 @@ describe the same experience.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from guard.evals.judge import FactJudge
 from guard.evals.results import GenerationResult
 from guard.evals.runner import require_layers_ok
 from guard.evals.suite import GenerationRow
-from guard.metadata import Citation
+from guard.metadata import Citation, UncitedSentence
 from guard.pipeline import Guard
 
 
@@ -38,7 +40,7 @@ class GenerationEvaluator:
             review_required=meta.review.required,
             facts=judgement.verdicts if judgement else [],
             fact_recall=_share([v.supported for v in judgement.verdicts]) if judgement else None,
-            citation_recall=citation_recall(meta.citations),
+            citation_recall=citation_recall(meta.citations, meta.uncited),
             citation_precision=citation_precision(meta.citations),
             cited_sources=cited,
             source_recall=source_recall(row.expected_sources, cited),
@@ -62,9 +64,9 @@ def _share(flags: list[bool]) -> float | None:
 # a sentence both figures are lower bounds of ALCE's; with one marker they are exact.
 
 
-def citation_recall(citations: list[Citation]) -> float | None:
+def citation_recall(citations: list[Citation], uncited: Sequence[UncitedSentence] = ()) -> float | None:
     """Share of cited sentences their citations support; sentences flagged for lacking a required citation count 0."""
-    supported: dict[int, bool] = {}
+    supported: dict[int, bool] = {u.sentence: False for u in uncited}
     for c in citations:
         if c.sentence is not None:
             supported[c.sentence] = supported.get(c.sentence, False) or bool(c.valid and c.supports)

@@ -26,7 +26,7 @@ class Judgement:
 
 
 class FactJudge:
-    """A fact counts as stated when the verifier's support reaches the config's ``support.threshold``."""
+    """A fact counts as stated when the verifier's support reaches the judge's threshold."""
 
     def __init__(self, verifier: SupportVerifier, threshold: float):
         self.verifier = verifier
@@ -46,4 +46,6 @@ def make_judge(spec: FactJudgeSpec, config: GuardConfig) -> FactJudge:
         verifier: SupportVerifier = LLMJudgeVerifier(ModelClient(config.models), spec.model or config.models.default)
     else:
         verifier = get_verifier(config.support, config.models)
-    return FactJudge(verifier, config.support.threshold)
+    # Judging whether an answer states a reference fact is not the operating point chosen for answers vs sources:
+    # an explicit support.threshold, else the neutral 0.5 the suite gates were measured at.
+    return FactJudge(verifier, config.support.threshold if config.support.threshold is not None else 0.5)

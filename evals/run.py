@@ -1,12 +1,13 @@
 """One arm of an eval run: a suite's rows under one guard config, from checkpoint to written report.
 
 Eval runs keep out of the app's production state: telemetry is off (no
-request records, no reviews in the real queue), and a generation suite with its
+request records; review items go to a scratch database, not the real queue), and a generation suite with its
 own documents is grounded in a knowledge base kept for evals alone.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,15 +31,20 @@ def checkpoint_path(report_path: Path) -> Path:
 
 
 def decision_threshold(suite: Suite, config: GuardConfig) -> float:
-    return suite.decision_threshold if suite.decision_threshold is not None else config.support.threshold
+    """The suite's, else an explicit ``support.threshold``, else 0.5: confidence is a calibrated probability."""
+    if suite.decision_threshold is not None:
+        return suite.decision_threshold
+    return config.support.threshold if config.support.threshold is not None else 0.5
 
 
 def eval_config(suite: Suite, config: GuardConfig, console: Console) -> GuardConfig:
     """The config an eval runs under: telemetry off, per-request logs quiet (the progress bar reports),
     and grounded in the suite's documents if it has any."""
     quiet = config.logging if config.logging.level == "debug" else config.logging.model_copy(update={"level": "warning"})
+    # The review queue is always durable: an eval's review items go to a scratch database, not the app's queue.
+    scratch = str(Path(tempfile.gettempdir()) / "guard-evals.db")
     config = config.model_copy(update={
-        "telemetry": config.telemetry.model_copy(update={"enabled": False}), "logging": quiet})
+        "telemetry": config.telemetry.model_copy(update={"enabled": False, "database": scratch}), "logging": quiet})
     if suite.documents is not None:
         config = eval_knowledge_base(config, suite.documents, console)
     return config

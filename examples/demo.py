@@ -90,7 +90,7 @@ def ask(client: Client, config: GuardConfig, question: Question) -> tuple[Guarde
         max_tokens=MAX_TOKENS, temperature=0.2, seed=SEED)
     review = reply.guard.review
     held = review.policy == "block" and review.required and review.id is not None
-    draft = client.guard.reviews.get(review.id).draft if held else None
+    draft = client.guard.store.get_review(review.id).draft if held else None
     return reply, draft
 
 

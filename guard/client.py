@@ -16,6 +16,7 @@ from typing import Any
 from guard.config import GuardConfig, load_config
 from guard.pipeline import Guard
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
+from guard.store import FeedbackRecord
 
 _DONE = object()
 
@@ -93,16 +94,37 @@ class AsyncClient:
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_AsyncCompletions(self.guard))
 
+    async def feedback(self, request_id: str, *, rating: int | None = None, final_text: str | None = None,
+                       comment: str | None = None, user: str | None = None,
+                       resolved: bool | None = None) -> FeedbackRecord:
+        """Tell guard how an answer went: ``rating`` +1 / -1, and ``final_text`` as really sent (for the edit rate)."""
+        return await self.guard.afeedback(request_id, rating=rating, final_text=final_text, comment=comment,
+                                          user=user, resolved=resolved)
+
+    async def aclose(self) -> None:
+        """Write the records still queued; call at shutdown."""
+        await self.guard.aclose()
+
 
 class Client:
     """``Client().chat.completions.create(...)``, as ``openai.OpenAI``; responses carry ``.guard``."""
 
     def __init__(self, config: GuardConfig | str | None = None, *, guard: Guard | None = None, **overrides: Any):
+        self._owns_guard = guard is None
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_Completions(self.guard))
 
+    def feedback(self, request_id: str, *, rating: int | None = None, final_text: str | None = None,
+                 comment: str | None = None, user: str | None = None, resolved: bool | None = None) -> FeedbackRecord:
+        """Tell guard how an answer went: ``rating`` +1 / -1, and ``final_text`` as really sent (for the edit rate)."""
+        return self.guard.feedback(request_id, rating=rating, final_text=final_text, comment=comment, user=user,
+                                   resolved=resolved)
+
     def close(self) -> None:
+        """Stop the private event loop and, for a guard this client built, write the records still queued."""
         self.chat.completions.close()
+        if self._owns_guard:
+            self.guard.close()
 
     def __enter__(self) -> "Client":
         return self

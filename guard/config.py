@@ -9,15 +9,16 @@ Fields left as ``None`` take their value from the product's risk level
 
 from __future__ import annotations
 
+import hashlib
 import os
 from contextvars import ContextVar
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from guard.errors import ConfigError
 
@@ -38,8 +39,35 @@ class _Section(BaseModel):
 
 
 class ProductSpec(_Section):
+    """The product spec people already write down; the fields that map to behaviour drive it (see GuardConfig)."""
+
     name: str = "app"
+    persona: str | None = Field(None, description="Who uses the product, e.g. 'support agent drafting replies'.")
+    job_to_be_done: str | None = Field(None, description="What the user hires the product to do.")
     risk: RiskLevel = RiskLevel.medium
+    requires_citations: bool | None = Field(None, description="Sets citations.required unless that is set.")
+    human_review_required: bool | None = Field(
+        None, description="True: review on and every tier routed to a person, unless review.* is set.")
+    max_latency_s: float | None = Field(
+        None, gt=0, description="Latency budget: the model timeout (unless models.timeout_s is set) and the report's target.")
+    accuracy_target: float = Field(0.9, ge=0, le=1, description="Share of reviewed answers that should be right.")
+    daily_requests_estimate: int | None = Field(None, ge=0)
+    peak_concurrency_estimate: int | None = Field(None, ge=1)
+    pii_handling: Literal["none", "redact", "allowed"] = Field(
+        "none", description="redact: mask e-mail, phone, card, IBAN numbers in everything stored and logged.")
+    pii_region: str = Field(
+        "US", description="ISO 3166 alpha-2 country whose local phone formats (no +country) are masked, e.g. 'GB'.")
+    data_residency: str | None = Field(None, description="Where data must stay, e.g. 'eu'; recorded, not enforced.")
+
+    @field_validator("pii_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        from phonenumbers import SUPPORTED_REGIONS  # here, not at import: the config loads before anything heavy
+
+        code = value.strip().upper()
+        if code not in SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code with phone numbers, e.g. 'US', 'GB'")
+        return code
 
 
 class ModelsConfig(_Section):
@@ -85,10 +113,13 @@ class CitationsConfig(_Section):
 
 class SupportConfig(_Section):
     enabled: bool = True
-    verifier: Literal["offline", "cross_encoder", "llm_judge"] = "offline"
+    verifier: Literal["support_model", "offline", "cross_encoder", "llm_judge"] = "offline"
     cross_encoder_model: str | None = None
     judge_model: str | None = None
-    threshold: float = Field(0.5, ge=0, le=1, description="A claim scoring below this is unsupported.")
+    threshold: float | None = Field(
+        None, ge=0, le=1,
+        description="A claim scoring below this is unsupported; None: the verifier's operating point chosen for "
+                    "the product's risk level on held-out data.")
 
 
 class ConsistencyConfig(_Section):
@@ -139,6 +170,19 @@ class ReviewConfig(_Section):
     enabled: bool = True
     tiers: list[Literal["high", "medium", "low"]] = Field(default_factory=lambda: ["low"])
     policy: Literal["flag", "block"] | None = None
+    expire_after_s: float | None = Field(3 * 24 * 3600, gt=0, description="Pending items expire after this long "
+                                         "(default 3 days); null keeps them until decided.")
+    webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")
+    webhook_max_attempts: int = Field(5, ge=1, le=20, description="POST attempts per event, first included; 5xx, "
+                                      "timeouts and connection errors are retried with backoff.")
+
+    @model_validator(mode="after")
+    def _webhook_signed(self) -> "ReviewConfig":
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("review.webhook_url needs review.webhook_secret (GUARD_REVIEW__WEBHOOK_SECRET) to sign events")
+        return self
 
 
 class StreamingConfig(_Section):
@@ -146,13 +190,102 @@ class StreamingConfig(_Section):
 
 
 class TelemetryConfig(_Section):
+    """Where records, feedback and the review queue live, and how request records are written.
+
+    ``enabled: false`` turns off request records only: the review queue is always durable.
+    """
+
     enabled: bool = True
-    database: str = Field(".guard/guard.db", description="SQLite file path for records and the review queue.")
+    database: str = Field(".guard/guard.db", description="A SQLite file path, a sqlite:/// URL, or a postgresql:// "
+                          "URL shared by every worker and host serving the product.")
+    queue_size: int = Field(10_000, ge=1, description="Records waiting for the background writer; past this, new "
+                            "records are dropped and counted as store write failures.")
+    batch_size: int = Field(200, ge=1, description="Records the background writer commits per transaction.")
+    busy_timeout_s: float = Field(5.0, ge=0, description="How long a SQLite write waits for a lock held elsewhere.")
 
 
 class LoggingConfig(_Section):
     format: Literal["auto", "json", "console"] = "auto"
     level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ReportConfig(_Section):
+    """Targets and thresholds of the product health report (``guard report``).
+
+    Defaults are the usual LLM product dashboard's. The accuracy target is
+    ``product.accuracy_target``; the latency target falls back to ``product.max_latency_s``.
+    """
+
+    hallucination_rate_max: float = Field(0.05, ge=0, le=1, description="Share of answers with unsupported claims.")
+    latency_p95_max_s: float | None = Field(None, gt=0, description="Default: product.max_latency_s, else 5 s.")
+    thumbs_up_min: float = Field(0.80, ge=0, le=1, description="Share of rated answers rated thumbs-up.")
+    edit_rate_max: float = Field(0.30, ge=0, le=1, description="Share of drafts changed before they were sent.")
+    deflection_min: float = Field(0.40, ge=0, le=1, description="Share of requests answered without a person.")
+    resolution_min: float | None = Field(None, ge=0, le=1, description="Share resolved, where feedback says.")
+    cost_per_answer_max_usd: float | None = Field(None, ge=0)
+    warn_margin: float = Field(0.10, ge=0, le=1, description="A miss within this fraction of the target is WARN, "
+                               "beyond it FAIL.")
+    drift_window_days: float = Field(1.0, gt=0, description="The recent window compared with the rest of the report's.")
+    drift_psi_threshold: float = Field(0.2, gt=0, description="Tier-mix PSI above this raises a drift alert.")
+    drift_confidence_delta: float = Field(0.05, gt=0, description="A mean-confidence move above this raises an alert.")
+    drift_min_requests: int = Field(30, ge=1, description="Fewer requests in either window: no drift verdict.")
+
+
+Override = Literal["risk", "samples", "knowledge_base", "review_policy"]
+_DIGEST = "sha256:"
+
+
+def key_digest(key: str) -> str:
+    """``sha256:<hex>`` of an API key: how keys are configured in files and compared, never the key itself."""
+    return _DIGEST + hashlib.sha256(key.encode()).hexdigest()
+
+
+class ServerConfig(_Section):
+    """The OpenAI-compatible HTTP proxy started by ``guard serve``.
+
+    API keys are kept only as ``sha256:<hex>`` digests. In YAML they must be
+    written as digests (``printf %s "$KEY" | sha256sum``); plain keys are accepted
+    only from the environment (``GUARD_SERVER__API_KEYS=key1,key2``) or code, and
+    are hashed on load. With no key configured, the server binds to loopback only.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes; share records through PostgreSQL.")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Bearer keys for the completion, feedback and "
+                                "request routes (digests in YAML; admin keys are accepted there too).")
+    admin_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Bearer keys for the review and metrics routes.")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    allow_overrides: list[Override] = Field(default_factory=list, description="Per-request settings a client may "
+                                            "send in the body's `guard` field; anything else is a 400.")
+    knowledge_bases: dict[str, Path] = Field(default_factory=dict, description="Knowledge bases a request may pick by "
+                                             "name with guard.knowledge_base (the config's own is 'default').")
+    models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
+                              "and models.fallbacks.")
+    graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
+    console_secret: SecretStr | None = Field(None, description="Signs review console sessions; set it (from "
+                                             "GUARD_SERVER__CONSOLE_SECRET) when several workers serve the console.")
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _as_digests(cls, value: Any) -> Any:
+        if isinstance(value, str):  # GUARD_SERVER__API_KEYS=key1,key2
+            value = [k for k in value.split(",") if k.strip()]
+        if not isinstance(value, list):
+            return value
+        digests = []
+        for key in value:
+            if not isinstance(key, str) or not key.strip():
+                raise ValueError("each key must be a non-empty string")
+            key = key.strip()
+            if key.startswith(_DIGEST):
+                hexpart = key[len(_DIGEST):].lower()
+                if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
+                    raise ValueError("a 'sha256:' key must be followed by 64 hex digits")
+                digests.append(_DIGEST + hexpart)
+            else:
+                digests.append(key_digest(key))
+        return digests
 
 
 # What each risk level turns on; explicit settings override these.
@@ -201,6 +334,8 @@ class GuardConfig(BaseSettings):
     streaming: StreamingConfig = Field(default_factory=StreamingConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -208,12 +343,32 @@ class GuardConfig(BaseSettings):
 
     @model_validator(mode="after")
     def _apply_risk_defaults(self) -> "GuardConfig":
+        self._apply_product_spec()
+        explicit_mode = self.streaming.mode
         for dotted, value in RISK_DEFAULTS[self.product.risk].items():
             section_name, field = dotted.split(".")
             section = getattr(self, section_name)
             if getattr(section, field) is None:
                 setattr(section, field, value)
+        if self.review.policy == "block":  # a held answer must not have been streamed already
+            if explicit_mode == "provisional":
+                raise ValueError("streaming.mode 'provisional' cannot be used with review.policy 'block': the "
+                                 "unverified answer would reach the user before it is held; use 'buffer'")
+            self.streaming.mode = "buffer"
         return self
+
+    def _apply_product_spec(self) -> None:
+        """Let the spec's behavioural fields fill what the user did not set; explicit settings always win."""
+        spec = self.product
+        if spec.requires_citations is not None and self.citations.required is None:
+            self.citations.required = spec.requires_citations
+        if spec.human_review_required:
+            if "enabled" not in self.review.model_fields_set:
+                self.review.enabled = True
+            if "tiers" not in self.review.model_fields_set:
+                self.review.tiers = ["high", "medium", "low"]
+        if spec.max_latency_s is not None and "timeout_s" not in self.models.model_fields_set:
+            self.models.timeout_s = spec.max_latency_s
 
     @field_validator("models")
     @classmethod
@@ -240,6 +395,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         if not isinstance(loaded, dict):
             raise ConfigError(f"{file}: top level must be a mapping, got {type(loaded).__name__}")
         data = loaded
+        _reject_plain_keys(data, file)
     return _build(data, overrides, origin=str(file) if file.exists() else "settings")
 
 
@@ -252,3 +408,16 @@ def _build(yaml_data: dict[str, Any], overrides: dict[str, Any], origin: str) ->
         raise ConfigError(f"invalid guard config ({origin}):\n" + "\n".join(lines)) from None
     finally:
         _yaml_data.reset(token)
+
+
+def _reject_plain_keys(data: dict[str, Any], file: Path) -> None:
+    """A key written in a file leaks with the file: YAML takes only digests."""
+    server = data.get("server")
+    if not isinstance(server, dict):
+        return
+    for name in ("api_keys", "admin_keys"):
+        keys = server.get(name) or []
+        keys = keys.split(",") if isinstance(keys, str) else keys
+        if isinstance(keys, list) and any(isinstance(k, str) and not k.strip().startswith(_DIGEST) for k in keys):
+            raise ConfigError(f"{file}: server.{name} must list 'sha256:<hex>' digests (printf %s \"$KEY\" | "
+                              f"sha256sum), not keys; pass plain keys only as GUARD_SERVER__{name.upper()}")

@@ -22,5 +22,36 @@ class ModelCallError(GuardError):
         super().__init__(f"model call to {model!r} failed: {tried}")
 
 
+class ModelNotInstalled(GuardError):
+    """A configured model's files are not installed; the message gives the exact install command."""
+
+
 class KnowledgeBaseError(GuardError):
     """The knowledge base cannot do what was asked (unreadable file, model mismatch, ...); nothing was changed."""
+
+
+class StoreUnavailable(GuardError):
+    """The store cannot be reached or written (locked, down, unwritable); a held draft could not be kept safe."""
+
+
+class UnknownRequest(GuardError, KeyError):
+    """No answer with this request id was recorded (or it was recorded with telemetry off and never reviewed)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown request"
+
+
+class ReviewNotFound(GuardError, KeyError):
+    """No review item has this id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "review not found"
+
+
+class AlreadyDecided(GuardError):
+    """Another reviewer (or expiry) decided this item first; ``status`` and ``reviewer`` say who won."""
+
+    def __init__(self, review_id: str, status: str, reviewer: str | None):
+        self.review_id, self.status, self.reviewer = review_id, status, reviewer
+        by = f" by {reviewer}" if reviewer else ""
+        super().__init__(f"review {review_id} was already {status}{by}")

@@ -9,29 +9,30 @@ naming the model and the cause: a failed call never becomes an empty answer.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import httpx
+import litellm
+import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-import litellm  # noqa: E402
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential  # noqa: E402
+from guard.config import ModelsConfig
+from guard.errors import ModelCallError
+from guard.openai_direct import bare_name, choice_of, direct_upstream, token_cost
+from guard.providers import ensure_provider, plugin
 
-from guard.config import ModelsConfig  # noqa: E402
-from guard.errors import ModelCallError  # noqa: E402
-from guard.providers import ensure_provider  # noqa: E402
-
-litellm.suppress_debug_info = True
-litellm.drop_params = True  # a provider without e.g. `seed` ignores it instead of failing
+# Passed on every call rather than set on the litellm module: a library never changes its host's settings.
+# drop_params: a provider without e.g. `seed` ignores it instead of failing.
+_CALL_OPTIONS: dict[str, Any] = {"drop_params": True, "num_retries": 0}
 
 T = TypeVar("T")
 
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    litellm.Timeout,
-    litellm.APIConnectionError,
+    openai.APIConnectionError,  # timeouts too; litellm's own connection and timeout errors derive from it
+    httpx.TransportError,  # the direct path's connection failures and timeouts
     litellm.RateLimitError,
     litellm.InternalServerError,
     litellm.ServiceUnavailableError,
@@ -74,12 +75,7 @@ def cost_of(response: Any, model: str) -> float | None:
 
 def cost_from_tokens(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """Price from token counts (streams), or None when the model's price is unknown."""
-    try:
-        prompt_cost, completion_cost = litellm.cost_per_token(
-            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-    except Exception:
-        return None
-    return float(prompt_cost + completion_cost)
+    return token_cost(model, prompt_tokens, completion_tokens)
 
 
 class ModelClient:
@@ -133,49 +129,93 @@ class ModelClient:
         kwargs = dict(params)
         if n > 1:
             kwargs["n"] = n
-        response = await asyncio.wait_for(
-            litellm.acompletion(model=name, messages=messages, timeout=self.config.timeout_s, num_retries=0, **kwargs),
-            timeout=self.config.timeout_s,
-        )
-        choices = [
-            {"message": c.message.model_dump(exclude_none=True), "finish_reason": c.finish_reason or "stop"}
-            for c in (response.choices or [])
-        ]
+        upstream = direct_upstream(name, kwargs)
+        if upstream is not None:
+            data = await asyncio.wait_for(upstream.complete(name, messages, kwargs, self.config.timeout_s),
+                                          timeout=self.config.timeout_s)
+            choices = [choice_of(c) for c in data.get("choices") or []]
+            usage = data.get("usage") or {}
+            prompt_tokens, completion_tokens = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+            cost, raw = token_cost(name, prompt_tokens, completion_tokens), data
+        else:
+            raw = await asyncio.wait_for(
+                litellm.acompletion(model=name, messages=messages, timeout=self.config.timeout_s,
+                                    **{**kwargs, **_CALL_OPTIONS}),
+                timeout=self.config.timeout_s,
+            )
+            choices = [
+                {"message": c.message.model_dump(exclude_none=True), "finish_reason": c.finish_reason or "stop",
+                 **_logprobs_of(c)}  # VERIFIER: kept for the token_confidence layer; the pipeline strips what it asked for
+                for c in (raw.choices or [])
+            ]
+            usage = getattr(raw, "usage", None)
+            prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+            completion_tokens = getattr(usage, "completion_tokens", 0) or 0
+            cost = cost_of(raw, name)
         if not any((c["message"].get("content") or "").strip() or c["message"].get("tool_calls") for c in choices):
             raise EmptyCompletion(f"{name} returned no content")
-        usage = getattr(response, "usage", None)
-        return Completion(
-            model=name,
-            choices=choices,
-            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
-            cost_usd=cost_of(response, name),
-            raw=response,
-        )
+        return Completion(model=name, choices=choices, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens, cost_usd=cost, raw=raw)
 
-    async def stream(self, messages: list[dict[str, Any]], model: str | None = None, **params: Any) -> tuple[str, AsyncIterator[Any]]:
+    async def stream(self, messages: list[dict[str, Any]], model: str | None = None, **params: Any) -> tuple[str, "ModelStream"]:
         """Open a stream; retries and fallbacks cover opening it up to its first chunk.
 
-        Usage is always requested so cost never goes missing on streams.
+        Usage is always requested so cost never goes missing on streams. The
+        caller ``aclose``s the returned stream when it stops early, which ends
+        the upstream request instead of leaving it to run to the end.
         """
         params.pop("stream", None)
         params["stream_options"] = {**(params.get("stream_options") or {}), "include_usage": True}
 
-        async def call(name: str) -> AsyncIterator[Any]:
-            response = await asyncio.wait_for(
-                litellm.acompletion(model=name, messages=messages, stream=True, timeout=self.config.timeout_s,
-                                    num_retries=0, **params),
-                timeout=self.config.timeout_s,
-            )
+        async def call(name: str) -> ModelStream:
+            upstream = direct_upstream(name, params)
+            if upstream is not None:
+                opening = upstream.sdk.chat.completions.create(model=bare_name(name), messages=messages, stream=True,
+                                                               timeout=self.config.timeout_s, **params)
+            else:
+                opening = litellm.acompletion(model=name, messages=messages, stream=True,
+                                              timeout=self.config.timeout_s, **{**params, **_CALL_OPTIONS})
+            response = await asyncio.wait_for(opening, timeout=self.config.timeout_s)
             iterator = response.__aiter__()
-            first = await asyncio.wait_for(iterator.__anext__(), timeout=self.config.timeout_s)
-            return _prepend(first, iterator, self.config.timeout_s)
+            try:
+                first = await asyncio.wait_for(iterator.__anext__(), timeout=self.config.timeout_s)
+            except BaseException:
+                await _aclose(response)
+                raise
+            return ModelStream(first, response, iterator, self.config.timeout_s)
 
         return await self._with_policy(model, call)
 
 
 class EmptyCompletion(RuntimeError):
     """The model answered with nothing; treated as a failure, never as an answer."""
+
+
+def supports_logprobs(model: str) -> bool:
+    """Whether the provider returns token log-probabilities on request (OpenAI-compatible ones do).
+
+    A plugin (``local/...``) says so itself with a ``returns_logprobs`` attribute.
+    """
+    try:
+        ensure_provider(model)
+    except Exception:
+        return False
+    handler = plugin(model)
+    if handler is not None:
+        return bool(getattr(handler, "returns_logprobs", False))
+    try:
+        supported = litellm.get_supported_openai_params(model=model) or []
+    except Exception:
+        return False
+    return "logprobs" in supported
+
+
+def _logprobs_of(choice: Any) -> dict[str, Any]:
+    logprobs = getattr(choice, "logprobs", None)
+    if logprobs is None:
+        return {}
+    dumped = logprobs.model_dump(exclude_none=True) if hasattr(logprobs, "model_dump") else logprobs
+    return {"logprobs": dumped} if dumped else {}
 
 
 def _supports_n(model: str) -> bool:
@@ -198,14 +238,30 @@ def _merge(parts: list[Completion]) -> Completion:
     )
 
 
-async def _prepend(first: Any, rest: AsyncIterator[Any], timeout: float) -> AsyncIterator[Any]:
-    yield first
-    while True:
-        try:
-            chunk = await asyncio.wait_for(rest.__anext__(), timeout=timeout)
-        except StopAsyncIteration:
-            return
-        yield chunk
+class ModelStream:
+    """The chunks of an opened stream, the first already read; each next one must arrive within the timeout."""
+
+    def __init__(self, first: Any, response: Any, iterator: AsyncIterator[Any], timeout: float):
+        self._first, self._response, self._iterator, self._timeout = first, response, iterator, timeout
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        yield self._first
+        while True:
+            try:
+                chunk = await asyncio.wait_for(self._iterator.__anext__(), timeout=self._timeout)
+            except StopAsyncIteration:
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        """End the upstream request: its connection is closed, the provider stops generating."""
+        await _aclose(self._response)
+
+
+async def _aclose(response: Any) -> None:
+    close = getattr(response, "aclose", None) or getattr(response, "close", None)  # litellm's wrapper | openai's
+    if close is not None:
+        await close()
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

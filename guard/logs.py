@@ -1,46 +1,88 @@
-"""structlog set-up: one JSON event per request in production, readable in a terminal."""
+"""Structured events on the stdlib ``guard`` logger: the host decides where they go.
+
+A library must not configure logging for its host, so importing guard or
+building a ``Guard`` changes no global state: events are rendered by guard's own
+structlog pipeline (``structlog.wrap_logger``, never ``structlog.configure``)
+and handed to ``logging.getLogger("guard")``, which the host's logging set-up
+routes like any other library's. ``configure_logging`` is the explicit opt-in
+that ``guard serve`` and the CLI call: one JSON event per line on stderr in
+production, readable in a terminal. Secrets never reach an event either way.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
 from guard.config import LoggingConfig
 
 _SECRET_KEYS = ("api_key", "authorization", "password", "secret", "token")
+_TOKEN_COUNTS = ("prompt_tokens", "completion_tokens", "tokens")
+_stdlib_logger = logging.getLogger("guard")
+_json = structlog.processors.JSONRenderer()
+_console: dict[str, Any] = {"as_json": True, "renderer": _json}  # set by configure_logging only
 
 
 def _drop_secrets(_: object, __: str, event: dict) -> dict:
     for key in list(event):
-        if any(s in key.lower() for s in _SECRET_KEYS) and key not in ("prompt_tokens", "completion_tokens", "tokens"):
+        if any(s in key.lower() for s in _SECRET_KEYS) and key not in _TOKEN_COUNTS:
             event[key] = "[redacted]"
     return event
 
 
-def _stderr_logger(*_: object) -> structlog.PrintLogger:
-    # sys.stderr is looked up per logger, not once: test runners and daemons swap it.
-    return structlog.PrintLogger(file=sys.stderr)
+def _render(logger: object, name: str, event: dict) -> str:
+    return _console["renderer"](logger, name, event)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the current ``sys.stderr``, looked up per event: test runners and daemons swap it."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
 
 
 def configure_logging(config: LoggingConfig) -> None:
-    """Configure once per process; later calls with the same settings change nothing."""
+    """Send guard's events to stderr at ``config.level``; called by ``guard serve``/the CLI, never on import.
+
+    Touches only the ``guard`` logger (not the root logger, not structlog's global
+    configuration); calling it again replaces the previous set-up.
+    """
     as_json = config.format == "json" or (config.format == "auto" and not sys.stderr.isatty())
-    renderer = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    structlog.configure(
+    _console["as_json"] = as_json
+    _console["renderer"] = _json if as_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    for handler in [h for h in _stdlib_logger.handlers if isinstance(h, _StderrHandler)]:
+        _stdlib_logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    _stdlib_logger.addHandler(handler)
+    _stdlib_logger.setLevel(getattr(logging, config.level.upper()))
+    _stdlib_logger.propagate = False
+
+
+def get_logger(*processors: Any) -> Any:
+    """guard's event logger; disabled levels cost one level check, nothing is rendered.
+
+    ``processors`` run last before rendering: ``get_logger(redact_processor(redactor))``
+    (``guard.pii``) masks personal data in a Guard's events as in its records.
+    """
+    return structlog.wrap_logger(
+        _stdlib_logger,
+        wrapper_class=structlog.stdlib.BoundLogger,
         processors=[
+            structlog.stdlib.filter_by_level,
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _drop_secrets,
-            renderer,
+            *processors,
+            _render,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, config.level.upper())),
-        logger_factory=_stderr_logger,
-        cache_logger_on_first_use=False,
     )
-
-
-def get_logger() -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger("guard")

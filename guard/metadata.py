@@ -30,6 +30,15 @@ class Citation(BaseModel):
 class UnsupportedClaim(BaseModel):
     text: str
     score: float
+    reason: str | None = Field(None, description="Why, when a specific (number, date, SKU, name, negation) "
+                                                 "differs from the sources or is in none of them.")
+
+
+class UncitedSentence(BaseModel):
+    """A factual sentence without a citation marker, listed when ``citations.required``."""
+
+    text: str
+    sentence: int = Field(description="Index of the claim in the answer.")
 
 
 class LayerReport(BaseModel):
@@ -68,6 +77,7 @@ class GuardMetadata(BaseModel):
     signals: dict[str, float] = Field(default_factory=dict)
     citations: list[Citation] = Field(default_factory=list)
     unsupported: list[UnsupportedClaim] = Field(default_factory=list)
+    uncited: list[UncitedSentence] = Field(default_factory=list)
     layers: dict[str, LayerReport] = Field(default_factory=dict)
     review: Review = Field(default_factory=lambda: Review(required=False))
     usage: GuardUsage = Field(default_factory=GuardUsage)

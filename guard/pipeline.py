@@ -5,24 +5,32 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from typing import Any
 
 from guard.confidence import ConfidenceModel
 from guard.config import GuardConfig, load_config
+from guard.errors import StoreUnavailable, UnknownRequest
 from guard.layers import default_layers
 from guard.layers.base import Layer, Phase, Skip
-from guard.llm import Completion, ModelClient, cost_from_tokens
-from guard.logs import configure_logging, get_logger
+from guard.layers.token_confidence import keep_logprobs, request_logprobs
+from guard.llm import Completion, ModelClient, cost_from_tokens, supports_logprobs
+from guard.logs import get_logger
+from guard.messages import is_tool_call_only, last_user_text
 from guard.metadata import GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
-from guard.records import RecordStore
+from guard.metrics import GuardMetrics
+from guard.pii import Redactor, redact_processor
+from guard.records import redact_record, request_record
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk, build_chunk, build_completion
-from guard.review import HELD_MESSAGE, ReviewQueue, needs_review
-from guard.sqlite import Database
+from guard.review import HELD_MESSAGE, needs_review, record_decision, redact_review, review_item
 from guard.state import RequestState, Source
+from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store, open_store
+from guard.store.writer import RecordWriter
 from guard.tiers import tier_for, ux_for
-
-log = get_logger()
+from guard.tracing import emit_span
+from guard.webhook import WebhookSender
 
 
 def new_request_id() -> str:
@@ -42,15 +50,27 @@ class Guard:
         layers: Sequence[Layer] | None = None,
         model_client: ModelClient | None = None,
         confidence: ConfidenceModel | None = None,
+        store: Store | None = None,
+        metrics: GuardMetrics | None = None,
     ):
         self.config = config or load_config()
-        configure_logging(self.config.logging)
         self.llm = model_client or ModelClient(self.config.models)
         self.layers = list(layers) if layers is not None else default_layers(self.config)
         self.confidence = confidence or ConfidenceModel()
-        db = Database(self.config.telemetry.database) if self.config.telemetry.enabled else Database(":memory:")
-        self.records = RecordStore(db)
-        self.reviews = ReviewQueue(db)
+        telemetry = self.config.telemetry
+        # The review queue always lives in the store; telemetry.enabled only turns request records off.
+        self.store = store or open_store(telemetry.database, busy_timeout_s=telemetry.busy_timeout_s)
+        self.metrics = metrics or GuardMetrics()
+        self.redactor = Redactor(self.config)
+        self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
+        self.webhook = WebhookSender(self.config)
+        # Records are redacted in the writer's thread; by a partial, as a bound method would keep the Guard alive.
+        redact = partial(redact_record, redactor=self.redactor)
+        self.writer = RecordWriter(self.store, queue_size=telemetry.queue_size, batch_size=telemetry.batch_size,
+                                   on_failure=self.metrics.store_write_failed,
+                                   prepare=redact) if telemetry.enabled else None
+        if self.writer is not None:  # a script that never calls close() still gets its last records written
+            weakref.finalize(self, self.writer.close, 5.0)
 
     # -- the three ways in -------------------------------------------------
 
@@ -58,45 +78,71 @@ class Guard:
         """A guarded chat completion; same arguments as the OpenAI SDK's ``create``."""
         started = time.perf_counter()
         state = self._new_state(messages, model, params)
-        await self._run_phase(state, "before_model")
-        choices = await self._generate(state)
-        await self._run_phase(state, "after_model")
-        meta = self._verdict(state, started)
+        try:
+            await self._run_phase(state, "before_model")
+            choices = await self._generate(state)
+            await self._run_phase(state, "after_model")
+            meta = await self._verdict(state, started, route=not state.tool_calls_only)
+        except BaseException as exc:
+            self._fail(state, started, exc, streamed=False)
+            raise
         choices = _answer_first(choices, state.answer_index)[: max(1, int(params.get("n") or 1))]
-        if meta.review.policy == "block" and meta.review.required:
+        held = meta.review.policy == "block" and meta.review.required
+        if held:
             choices = [{"message": {"role": "assistant", "content": HELD_MESSAGE}, "finish_reason": "content_filter"}]
-        self._finish(meta, streamed=False)
+        self._finish(state, meta, started, streamed=False, delivered=not held)
         return build_completion(meta, choices, created=int(time.time()))
 
     async def astream(self, messages: list[dict[str, Any]], model: str | None = None,
                       **params: Any) -> AsyncIterator[GuardedChatCompletionChunk]:
         """Stream a guarded completion: ``buffer`` verifies then sends; ``provisional`` sends, then the verdict.
 
-        Either way the verdict arrives as a final chunk carrying ``guard``.
+        Either way the verdict arrives as a final chunk carrying ``guard``. A
+        ``block`` review policy always buffers: a held answer must not have been
+        streamed. When the consumer stops reading (client gone, ``aclose``), the
+        upstream stream and any extra samples are cancelled and the partial
+        answer is still recorded, marked as not delivered.
         """
         started = time.perf_counter()
         client_wants_usage = bool((params.pop("stream_options", None) or {}).get("include_usage"))
         params.pop("stream", None)
         state = self._new_state(messages, model, params)
-        await self._run_phase(state, "before_model")
         chunk_id, created = "chatcmpl-" + state.request_id[3:], int(time.time())
-
-        if state.refusal is None and self.config.streaming.mode == "provisional":
-            async for chunk in self._stream_provisional(state, chunk_id, created):
-                yield chunk
-            await self._run_phase(state, "after_model")
-            meta = self._verdict(state, started)
-        else:
-            await self._generate(state)
-            await self._run_phase(state, "after_model")
-            meta = self._verdict(state, started)
-            held = meta.review.policy == "block" and meta.review.required
-            text = HELD_MESSAGE if held else state.answer
-            yield build_chunk(chunk_id, created, meta.model, delta={"role": "assistant", "content": text})
-            yield build_chunk(chunk_id, created, meta.model, delta={}, finish_reason="content_filter" if held else "stop")
-
-        self._finish(meta, streamed=True)
+        provisional = self.config.streaming.mode == "provisional" and self.config.review.policy != "block"
+        try:
+            await self._run_phase(state, "before_model")
+            if state.refusal is None and provisional:
+                async for chunk in self._stream_provisional(state, chunk_id, created, started):
+                    yield chunk
+                await self._run_phase(state, "after_model")
+                meta = await self._verdict(state, started, route=not state.tool_calls_only)
+            else:
+                choices = await self._generate(state)
+                await self._run_phase(state, "after_model")
+                meta = await self._verdict(state, started, route=not state.tool_calls_only)
+                held = meta.review.policy == "block" and meta.review.required
+                choice = _answer_first(choices, state.answer_index)[0]
+                message = {"role": "assistant", "content": HELD_MESSAGE} if held else choice["message"]
+                state.ttft_ms = round((time.perf_counter() - started) * 1000, 2)
+                yield build_chunk(chunk_id, created, meta.model, delta=_as_delta(message))
+                yield build_chunk(chunk_id, created, meta.model, delta={},
+                                  finish_reason="content_filter" if held else choice.get("finish_reason") or "stop")
+        except (GeneratorExit, asyncio.CancelledError):
+            _detach(self._record_abandoned(state, started))
+            raise
+        except Exception as exc:
+            self._fail(state, started, exc, streamed=True)
+            raise
+        held = meta.review.policy == "block" and meta.review.required
+        self._finish(state, meta, started, streamed=True, delivered=not held)
         yield build_chunk(chunk_id, created, meta.model, guard=meta, usage=_usage(meta) if client_wants_usage else None)
+
+    async def _record_abandoned(self, state: RequestState, started: float) -> None:
+        """The record of a stream the client left: what was generated so far, not verified, not routed."""
+        for layer in self.layers:
+            if layer.phase == "after_model" and layer.name not in state.layers:
+                state.layers[layer.name] = LayerReport(status="skipped", reason="client disconnected")
+        self._finish(state, await self._verdict(state, started, route=False), started, streamed=True, delivered=False)
 
     async def acheck(self, response: str, sources: Sequence[str | Source | dict[str, Any]],
                      question: str | None = None) -> GuardMetadata:
@@ -106,10 +152,11 @@ class Guard:
         state = self._new_state(messages, "none", {})
         state.sources = [_as_source(s, i) for i, s in enumerate(sources, 1)]
         state.layers["grounding"] = LayerReport(status="skipped", reason="sources given to check()")
+        state.token_logprobs_reason = "check() verifies a given answer: no model call"
         state.answer = response
         state.samples = [response]
         await self._run_phase(state, "after_model")
-        meta = self._verdict(state, started, route=False)
+        meta = await self._verdict(state, started, route=False)
         meta.model = None
         return meta
 
@@ -144,7 +191,7 @@ class Guard:
             state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
             return []
         state.samples += more.texts
-        state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd)
+        state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd, samples=True)
         return more.choices
 
     async def _generate(self, state: RequestState) -> list[dict[str, Any]]:
@@ -153,44 +200,71 @@ class Guard:
             state.answer = state.refusal
             return [{"message": {"role": "assistant", "content": state.refusal}, "finish_reason": "stop"}]
         extras = self._start_extra_samples(state)
+        logprobs = request_logprobs(state, supports_logprobs(state.model))  # VERIFIER: token confidence
         try:
             primary = await self.llm.complete(state.prompt_messages, model=state.model,
-                                              n=int(state.params.get("n") or 1), **_without_n(state.params))
+                                              n=int(state.params.get("n") or 1), **_without_n(state.params), **logprobs)
         except BaseException:
             if extras is not None:
                 extras.cancel()
             raise
+        primary.choices = keep_logprobs(state, primary.choices)
         state.samples = primary.texts
         state.answer = primary.texts[0]
         state.served_model = primary.model
         state.usage.add(primary.prompt_tokens, primary.completion_tokens, primary.cost_usd)
         state.usage.model_ms += primary.ms
+        if is_tool_call_only(primary.choices[0]["message"]):
+            state.tool_calls_only = True
+            if extras is not None:
+                extras.cancel()  # samples of a tool call have nothing to agree on
+            return primary.choices
         return primary.choices + await self._collect_extra_samples(state, extras)
 
-    async def _stream_provisional(self, state: RequestState, chunk_id: str, created: int) -> AsyncIterator[GuardedChatCompletionChunk]:
+    async def _stream_provisional(self, state: RequestState, chunk_id: str, created: int,
+                                  started: float) -> AsyncIterator[GuardedChatCompletionChunk]:
+        """Relay the upstream's chunks as they come; on any early exit, close the upstream and drop the samples."""
         extras = self._start_extra_samples(state)
         t0 = time.perf_counter()
-        name, stream = await self.llm.stream(state.prompt_messages, model=state.model, **_without_n(state.params))
+        stream = None
         parts: list[str] = []
+        calls_tools = False
         usage = None
-        async for raw in stream:
-            if getattr(raw, "usage", None):
-                usage = raw.usage
-            if not raw.choices:
-                continue  # the usage-only chunk we asked for; the client gets usage in the verdict
-            choice = raw.choices[0]
-            text = getattr(choice.delta, "content", None) or ""
-            parts.append(text)
-            yield build_chunk(chunk_id, created, name, delta=choice.delta.model_dump(exclude_none=True),
-                              finish_reason=choice.finish_reason)
-        state.usage.model_ms += (time.perf_counter() - t0) * 1000
-        state.served_model = name
-        state.answer = "".join(parts)
+        try:
+            name, stream = await self.llm.stream(state.prompt_messages, model=state.model, **_without_n(state.params))
+            state.served_model = name
+            async for raw in stream:
+                if getattr(raw, "usage", None):
+                    usage = raw.usage
+                if not raw.choices:
+                    continue  # the usage-only chunk we asked for; the client gets usage in the verdict
+                choice = raw.choices[0]
+                delta = choice.delta.model_dump(exclude_none=True)
+                text = delta.get("content") or ""
+                calls_tools = calls_tools or bool(delta.get("tool_calls"))
+                if state.ttft_ms is None and (text or calls_tools):
+                    state.ttft_ms = round((time.perf_counter() - started) * 1000, 2)
+                parts.append(text)
+                state.answer = "".join(parts)  # kept current: a client that leaves still gets its partial recorded
+                yield build_chunk(chunk_id, created, name, delta=delta, finish_reason=choice.finish_reason)
+        except BaseException:
+            if extras is not None:
+                extras.cancel()
+            if stream is not None:
+                _detach(stream.aclose())  # not awaited here: a cancelled task cannot wait for anything
+            raise
+        finally:
+            state.usage.model_ms += (time.perf_counter() - t0) * 1000
         state.answer_delivered = True
         state.samples = [state.answer]
+        state.tool_calls_only = calls_tools and not state.answer.strip()
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0
             state.usage.add(p, c, cost_from_tokens(name, p, c))
+        if state.tool_calls_only:
+            if extras is not None:
+                extras.cancel()
+            return
         await self._collect_extra_samples(state, extras)
 
     async def _run_phase(self, state: RequestState, phase: Phase) -> None:
@@ -200,6 +274,9 @@ class Guard:
             if state.refusal is not None and phase == "after_model":
                 state.layers[layer.name] = LayerReport(status="skipped", reason="no model answer: no source found")
                 continue
+            if state.tool_calls_only and phase == "after_model":
+                state.layers[layer.name] = LayerReport(status="skipped", reason="tool call, nothing to verify")
+                continue
             t0 = time.perf_counter()
             try:
                 await layer.run(state)
@@ -207,24 +284,16 @@ class Guard:
             except Skip as skip:
                 report = LayerReport(status="skipped", reason=skip.reason)
             except Exception as exc:  # noqa: BLE001 - a broken layer is reported, never fatal
-                log.warning("layer_error", request_id=state.request_id, layer=layer.name, error=repr(exc))
+                self.log.warning("layer_error", request_id=state.request_id, layer=layer.name, error=repr(exc))
                 report = LayerReport(status="error", reason=f"{type(exc).__name__}: {exc}")
             report.ms = round((time.perf_counter() - t0) * 1000, 2)
             state.layers[layer.name] = report
 
-    def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
+    async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
+        """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""
         confidence = self.confidence(state.signals)
         tier = tier_for(confidence, self.config.tiers)
-        review = Review(required=False)
-        if route and needs_review(tier, state.refusal is not None, self.config.review):
-            review = self.reviews.submit(
-                request_id=state.request_id, policy=self.config.review.policy or "flag", tier=tier, confidence=confidence,
-                question=_last_user_text(state.messages), draft=state.answer,
-                context={"signals": state.signals, "sources": [s.id for s in state.sources]},
-            )
-        total = (time.perf_counter() - started) * 1000
-        model_ms = state.usage.model_ms
-        return GuardMetadata(
+        meta = GuardMetadata(
             request_id=state.request_id,
             model=state.served_model or state.model,
             confidence=None if confidence is None else round(confidence, 4),
@@ -233,24 +302,130 @@ class Guard:
             signals={k: round(v, 4) for k, v in state.signals.items()},
             citations=state.citations,
             unsupported=state.unsupported,
+            uncited=state.uncited,
             layers=state.layers,
-            review=review,
             usage=GuardUsage(
-                latency_ms=LatencyMs(total=round(total, 2), model=round(model_ms, 2), guard=round(total - model_ms, 2)),
                 prompt_tokens=state.usage.prompt_tokens,
                 completion_tokens=state.usage.completion_tokens,
-                cost_usd=state.usage.cost_usd,
+                cost_usd=state.usage.model_cost_usd,
                 verification_cost_usd=state.usage.verification_cost_usd,
             ),
         )
+        if route and needs_review(tier, state.refusal is not None, self.config.review):
+            meta.review = await self._queue_for_review(state, meta)
+        total, model_ms = (time.perf_counter() - started) * 1000, state.usage.model_ms
+        meta.usage.latency_ms = LatencyMs(total=round(total, 2), model=round(model_ms, 2), guard=round(total - model_ms, 2))
+        return meta
 
-    def _finish(self, meta: GuardMetadata, streamed: bool) -> None:
-        if self.config.telemetry.enabled:
-            self.records.record(meta, streamed=streamed)
-        log.info("guarded_completion", request_id=meta.request_id, model=meta.model, tier=meta.tier,
+    async def _queue_for_review(self, state: RequestState, meta: GuardMetadata) -> Review:
+        """Under ``block`` the draft exists only in the queue: if it cannot be stored, the call fails.
+
+        Under ``flag`` the user already has the answer, so a store failure is logged and counted instead.
+        """
+        item = review_item(state, meta, last_user_text(state.messages), self.config)
+        try:
+            await asyncio.to_thread(self._submit_review, item)
+        except Exception as exc:  # noqa: BLE001 - under flag no store failure may cost the user the answer
+            self.metrics.store_write_failed(1, "review")
+            self.log.error("review_not_stored", request_id=state.request_id, review_id=item.id, policy=item.policy,
+                      error=f"{type(exc).__name__}: {exc}")
+            if item.policy == "flag":
+                return Review(required=True, policy="flag", status="pending")
+            if isinstance(exc, StoreUnavailable):
+                raise StoreUnavailable(f"the held answer of request {state.request_id} could not be queued for "
+                                       f"review, so it is not returned: {exc}") from exc
+            raise
+        return Review(required=True, policy=item.policy, id=item.id, status="pending")
+
+    def _submit_review(self, item: ReviewItem) -> None:
+        """Runs in a worker thread: redaction (about 1 ms per KB) included, so the event loop never pays for it."""
+        self.store.submit_review(redact_review(item, self.redactor))
+        self._refresh_review_depth()
+
+    def _refresh_review_depth(self) -> None:
+        try:
+            self.metrics.set_review_depth(sum(self.store.review_counts("pending").values()))
+        except StoreUnavailable:
+            pass  # the gauge keeps its last value; the failure that matters was raised or counted elsewhere
+
+    def _finish(self, state: RequestState, meta: GuardMetadata, started: float, *, streamed: bool,
+                delivered: bool = True) -> None:
+        self._record(request_record(state, started=started, streamed=streamed, meta=meta, redactor=self.redactor,
+                                    question=last_user_text(state.messages), delivered=delivered))
+        self.log.info("guarded_completion", request_id=meta.request_id, model=meta.model, tier=meta.tier,
                  confidence=meta.confidence, latency_ms=meta.usage.latency_ms.total, streamed=streamed,
                  review=meta.review.id)
 
+    def _fail(self, state: RequestState, started: float, error: BaseException, *, streamed: bool) -> None:
+        """Failed calls are recorded too (then the caller re-raises)."""
+        self._record(request_record(state, started=started, streamed=streamed, error=error, redactor=self.redactor,
+                                    question=last_user_text(state.messages)))
+
+    def _record(self, record: RequestRecord) -> None:
+        """Counters, a span and a queued row: nothing here waits for the store (the writer redacts the row)."""
+        self.metrics.observe(record)
+        emit_span(record)
+        if self.writer is not None:
+            self.writer.submit(record)
+
+    # -- after the answer: feedback, reviews, shutdown -----------------------
+
+    def feedback(self, request_id: str, rating: int | None = None, final_text: str | None = None,
+                 comment: str | None = None, user: str | None = None, resolved: bool | None = None) -> FeedbackRecord:
+        """What the user thought of an answer (``rating`` +1 / -1) and what was really sent (``final_text``).
+
+        A second call on the same request updates it; raises ``UnknownRequest`` for an id guard never answered.
+        """
+        fields = {"rating": rating, "final_text": self._redact(final_text), "comment": self._redact(comment),
+                  "user": user, "resolved": resolved}
+        try:
+            return self.store.record_feedback(request_id, **fields)
+        except UnknownRequest:
+            if self.writer is None or not self.writer.flush(timeout=5.0):
+                raise
+            return self.store.record_feedback(request_id, **fields)  # its record was still on its way
+
+    async def afeedback(self, request_id: str, rating: int | None = None, final_text: str | None = None,
+                        comment: str | None = None, user: str | None = None,
+                        resolved: bool | None = None) -> FeedbackRecord:
+        """``feedback`` off the event loop."""
+        return await asyncio.to_thread(self.feedback, request_id, rating, final_text, comment, user, resolved)
+
+    def review_for(self, request_id: str) -> ReviewItem | None:
+        """The review item of an answer, e.g. to deliver a held answer once it is decided."""
+        return self.store.review_for_request(request_id)
+
+    async def areview_for(self, request_id: str) -> ReviewItem | None:
+        return await asyncio.to_thread(self.review_for, request_id)
+
+    def decide(self, review_id: str, decision: Decision, *, reviewer: str, final_text: str | None = None,
+               reason: str | None = None) -> ReviewItem:
+        """A reviewer's decision: ``approved``, ``edited`` (with ``final_text``) or ``rejected``.
+
+        Raises ``AlreadyDecided`` when someone else decided first; a held item's decision goes to the webhook.
+        """
+        item = record_decision(self.store, self.webhook, review_id, decision, reviewer=reviewer,
+                               final_text=self._redact(final_text), reason=reason)
+        self._refresh_review_depth()
+        return item
+
+    async def adecide(self, review_id: str, decision: Decision, *, reviewer: str, final_text: str | None = None,
+                      reason: str | None = None) -> ReviewItem:
+        return await asyncio.to_thread(self.decide, review_id, decision, reviewer=reviewer, final_text=final_text,
+                                       reason=reason)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write the records still queued (waiting at most ``timeout``), send pending webhooks, release the store."""
+        if self.writer is not None:
+            self.writer.close(timeout)
+        self.webhook.close(timeout)
+        self.store.close()
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        await asyncio.to_thread(self.close, timeout)
+
+    def _redact(self, text: str | None) -> str | None:
+        return None if text is None else self.redactor.redact(text)
 
 def _without_n(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "n"}
@@ -262,17 +437,28 @@ def _answer_first(choices: list[dict[str, Any]], index: int) -> list[dict[str, A
     return choices
 
 
+_background: set[asyncio.Task[Any]] = set()
+
+
+def _detach(coro: Any) -> None:
+    """Run clean-up beside a cancelled request (which cannot await); a reference keeps the task alive."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _as_delta(message: dict[str, Any]) -> dict[str, Any]:
+    """A whole assistant message as one stream delta; tool calls get the ``index`` deltas carry."""
+    delta = {k: v for k, v in message.items() if v is not None}
+    if delta.get("tool_calls"):
+        delta["tool_calls"] = [{"index": i, **call} for i, call in enumerate(delta["tool_calls"])]
+    return delta
+
+
 def _usage(meta: GuardMetadata) -> dict[str, int]:
     u = meta.usage
     return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
             "total_tokens": u.prompt_tokens + u.completion_tokens}
-
-
-def _last_user_text(messages: list[dict[str, Any]]) -> str | None:
-    for m in reversed(messages):
-        if m.get("role") == "user" and isinstance(m.get("content"), str):
-            return m["content"]
-    return None
 
 
 def _as_source(item: str | Source | dict[str, Any], number: int) -> Source:

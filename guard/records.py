@@ -1,55 +1,67 @@
-"""Every answer, recorded: latency, tokens, cost, verdict. The raw material of health reports."""
+"""Every answer (and every failed call) as one ``RequestRecord``: the raw material of metrics and health reports."""
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 from guard.metadata import GuardMetadata
-from guard.sqlite import Database
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    request_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    model TEXT,
-    tier TEXT NOT NULL,
-    confidence REAL,
-    latency_total_ms REAL,
-    latency_model_ms REAL,
-    latency_guard_ms REAL,
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    cost_usd REAL,
-    verification_cost_usd REAL,
-    review_id TEXT,
-    streamed INTEGER NOT NULL DEFAULT 0,
-    signals TEXT NOT NULL,
-    layers TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS requests_created ON requests(created_at);
-"""
+from guard.pii import Redactor
+from guard.state import RequestState
+from guard.store import RequestRecord
 
 
-class RecordStore:
-    def __init__(self, db: Database):
-        self.db = db
-        db.ensure_schema(_SCHEMA)
+def request_record(state: RequestState, *, started: float, streamed: bool, question: str | None, redactor: Redactor,
+                   meta: GuardMetadata | None = None, delivered: bool = True,
+                   error: BaseException | None = None) -> RequestRecord:
+    """The record of one call; ``meta`` is None when it failed before a verdict, ``error`` says why.
 
-    def record(self, meta: GuardMetadata, *, streamed: bool = False) -> None:
-        u = meta.usage
-        self.db.execute(
-            "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                meta.request_id, time.time(), meta.model, meta.tier, meta.confidence,
-                u.latency_ms.total, u.latency_ms.model, u.latency_ms.guard,
-                u.prompt_tokens, u.completion_tokens, u.cost_usd, u.verification_cost_usd,
-                meta.review.id, int(streamed), json.dumps(meta.signals),
-                json.dumps({k: v.model_dump(exclude_none=True) for k, v in meta.layers.items()}),
-            ),
-        )
+    Only the error message is redacted here (failed calls are rare, and the span carries it);
+    the answer, question and claims are redacted by ``redact_record`` in the writer's thread.
+    """
+    usage = state.usage
+    if meta is not None:
+        total = meta.usage.latency_ms.total
+    else:
+        total = round((time.perf_counter() - started) * 1000, 2)
+    cause = getattr(error, "cause", None) or error  # ModelCallError wraps what really went wrong
+    return RequestRecord(
+        request_id=state.request_id,
+        created_at=state.created_at,
+        product=state.config.product.name,
+        model_requested=state.model,
+        model_served=state.served_model,
+        streamed=streamed,
+        tier=meta.tier if meta else None,
+        confidence=meta.confidence if meta else None,
+        signals=meta.signals if meta else dict(state.signals),
+        layers={name: report.model_dump(exclude_none=True) for name, report in state.layers.items()},
+        citations=[c.model_dump(exclude_none=True) for c in state.citations],
+        unsupported=[u.model_dump() for u in state.unsupported],
+        latency_total_ms=total,
+        latency_model_ms=round(usage.model_ms, 2),
+        latency_guard_ms=round(total - usage.model_ms, 2),
+        ttft_ms=state.ttft_ms,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=usage.cost_usd,
+        samples_cost_usd=usage.samples_cost_usd,
+        verification_cost_usd=usage.verification_cost_usd,
+        error_class=None if cause is None else type(cause).__name__,
+        error_message=None if error is None else redactor.redact(str(error))[:2000],
+        review_id=meta.review.id if meta else None,
+        review_policy=meta.review.policy if meta and meta.review.required else None,
+        question=question,
+        answer=state.answer or None,
+        delivered=delivered and error is None,
+    )
 
-    def get(self, request_id: str) -> dict[str, Any] | None:
-        rows = self.db.execute("SELECT * FROM requests WHERE request_id = ?", (request_id,))
-        return dict(rows[0]) if rows else None
+
+def redact_record(record: RequestRecord, redactor: Redactor) -> RequestRecord:
+    """The record as it may be stored: its texts masked. Costs about 1 ms per KB, so it runs off the event loop."""
+    if not redactor.enabled:
+        return record
+    return record.model_copy(update={
+        "question": None if record.question is None else redactor.redact(record.question),
+        "answer": None if record.answer is None else redactor.redact(record.answer),
+        "unsupported": redactor.redact_obj(record.unsupported),
+    })

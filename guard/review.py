@@ -1,39 +1,23 @@
-"""Routing low-confidence answers to a human, and the durable queue they wait in.
+"""Routing low-confidence answers to a person, and what happens once they decide.
 
-A reviewer's decision is kept as a label (approved = faithful, rejected =
-hallucinated) so it can feed calibration later.
+The queue itself lives in the store (``guard.store``), never in memory: under
+``block`` the draft exists nowhere else. A reviewer's decision is kept as a
+label (approved = faithful, rejected = hallucinated) for calibration, and for a
+held answer it is pushed to the app's webhook so the answer can be delivered.
 """
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
-from guard.config import ReviewConfig
-from guard.metadata import Review, Tier
-from guard.sqlite import Database
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS reviews (
-    id TEXT PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    policy TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    confidence REAL,
-    question TEXT,
-    draft TEXT NOT NULL,
-    context TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
-    final_text TEXT,
-    reviewer TEXT,
-    decided_at REAL
-);
-CREATE INDEX IF NOT EXISTS reviews_status ON reviews(status, created_at);
-"""
+from guard.config import GuardConfig, ReviewConfig
+from guard.metadata import GuardMetadata, Tier
+from guard.pii import Redactor
+from guard.state import RequestState
+from guard.store import Decision, ReviewItem, Store, utcnow
+from guard.webhook import WebhookSender
 
 HELD_MESSAGE = "This answer is being checked by a person before it is shared. You will get it once it is reviewed."
 
@@ -42,71 +26,60 @@ def needs_review(tier: Tier, refused: bool, config: ReviewConfig) -> bool:
     return config.enabled and (refused or tier in config.tiers)
 
 
-@dataclass
-class ReviewItem:
-    id: str
-    request_id: str
-    status: str
-    policy: str
-    tier: str
-    confidence: float | None
-    question: str | None
-    draft: str
-    context: dict[str, Any]
-    final_text: str | None
-    reviewer: str | None
+def review_item(state: RequestState, meta: GuardMetadata, question: str | None, config: GuardConfig) -> ReviewItem:
+    """The queue entry for one answer, with what a reviewer needs to judge it without opening the logs.
 
-
-class ReviewQueue:
-    """Pending reviews in SQLite: they survive restarts and can be worked from another process."""
-
-    def __init__(self, db: Database):
-        self.db = db
-        db.ensure_schema(_SCHEMA)
-
-    def submit(self, *, request_id: str, policy: str, tier: str, confidence: float | None, question: str | None,
-               draft: str, context: dict[str, Any]) -> Review:
-        review_id = "rv_" + uuid.uuid4().hex[:20]
-        self.db.execute(
-            "INSERT INTO reviews (id, request_id, created_at, policy, tier, confidence, question, draft, context)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (review_id, request_id, time.time(), policy, tier, confidence, question, draft, json.dumps(context)),
-        )
-        return Review(required=True, policy=policy, id=review_id, status="pending")  # type: ignore[arg-type]
-
-    def get(self, review_id: str) -> ReviewItem | None:
-        rows = self.db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,))
-        return _item(rows[0]) if rows else None
-
-    def pending(self, limit: int = 100) -> list[ReviewItem]:
-        rows = self.db.execute("SELECT * FROM reviews WHERE status = 'pending' ORDER BY created_at LIMIT ?", (limit,))
-        return [_item(r) for r in rows]
-
-    def decide(self, review_id: str, decision: Literal["approved", "rejected"], *, final_text: str | None = None,
-               reviewer: str | None = None) -> ReviewItem:
-        """Record a reviewer's decision; an approved draft may be edited into ``final_text``."""
-        if decision not in ("approved", "rejected"):
-            raise ValueError(f"decision must be 'approved' or 'rejected', not {decision!r}")
-        item = self.get(review_id)
-        if item is None:
-            raise KeyError(f"no review {review_id!r}")
-        if item.status != "pending":
-            raise ValueError(f"review {review_id} was already {item.status}")
-        self.db.execute(
-            "UPDATE reviews SET status = ?, final_text = ?, reviewer = ?, decided_at = ? WHERE id = ?",
-            (decision, final_text, reviewer, time.time(), review_id),
-        )
-        return self.get(review_id)  # type: ignore[return-value]
-
-    def labels(self) -> list[tuple[dict[str, Any], int]]:
-        """Decided reviews as (signals context, 1 = faithful) pairs for recalibration."""
-        rows = self.db.execute("SELECT context, status FROM reviews WHERE status IN ('approved', 'rejected')")
-        return [(json.loads(r["context"]), int(r["status"] == "approved")) for r in rows]
-
-
-def _item(row: Any) -> ReviewItem:
+    Its texts are verbatim: ``redact_review`` masks them, off the event loop, before the item is stored.
+    """
+    now = utcnow()
+    expire_after = config.review.expire_after_s
+    context: dict[str, Any] = {
+        "signals": meta.signals,
+        "layers": {name: report.model_dump(exclude_none=True) for name, report in meta.layers.items()},
+        "citations": [c.model_dump(exclude_none=True) for c in meta.citations],
+        "unsupported": [u.model_dump() for u in meta.unsupported],
+        "sources": [{"id": s.id, "title": s.title, "text": s.text} for s in state.sources],
+    }
     return ReviewItem(
-        id=row["id"], request_id=row["request_id"], status=row["status"], policy=row["policy"], tier=row["tier"],
-        confidence=row["confidence"], question=row["question"], draft=row["draft"], context=json.loads(row["context"]),
-        final_text=row["final_text"], reviewer=row["reviewer"],
+        id="rv_" + uuid.uuid4().hex[:20], request_id=state.request_id, created_at=now,
+        expires_at=None if expire_after is None else now + timedelta(seconds=expire_after),
+        policy=config.review.policy or "flag", tier=meta.tier, confidence=meta.confidence, model=meta.model,
+        question=question, draft=state.answer, context=context,
     )
+
+
+def redact_review(item: ReviewItem, redactor: Redactor) -> ReviewItem:
+    """The item as it may be stored: question, draft and context (sources, claims) masked."""
+    if not redactor.enabled:
+        return item
+    return item.model_copy(update={
+        "question": None if item.question is None else redactor.redact(item.question),
+        "draft": redactor.redact(item.draft),
+        "context": redactor.redact_obj(item.context),
+    })
+
+
+def record_decision(store: Store, webhook: WebhookSender, review_id: str, decision: Decision, *, reviewer: str,
+                    final_text: str | None = None, reason: str | None = None) -> ReviewItem:
+    """Record a reviewer's decision (atomically: one of two racing reviewers wins) and tell the app about held ones."""
+    item = store.decide_review(review_id, decision, reviewer=reviewer, final_text=final_text, reason=reason)
+    if item.policy == "block":
+        webhook.send(decision_event(item))
+    return item
+
+
+def decision_event(item: ReviewItem) -> dict[str, Any]:
+    """The webhook body for a decided item; ``answer`` is what the app may now deliver (None when rejected)."""
+    answer = {"approved": item.draft, "edited": item.final_text}.get(item.status)
+    return {"type": "review.decided", "review_id": item.id, "request_id": item.request_id, "status": item.status,
+            "answer": answer, "reviewer": item.reviewer, "reason": item.reason,
+            "decided_at": item.decided_at.isoformat() if item.decided_at else None}
+
+
+def labels(store: Store) -> list[tuple[dict[str, Any], int]]:
+    """Decided items as (context with signals, 1 = faithful / 0 = hallucinated) pairs for recalibration.
+
+    Edited approvals are left out: an edit may fix a fact or only the tone, so it is no clean label.
+    """
+    return [(item.context, int(item.status == "approved"))
+            for status in ("approved", "rejected") for item in store.list_reviews(status=status, limit=None)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from guard.config import GuardConfig
-from guard.metadata import Citation, LayerReport, UnsupportedClaim
+from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
 
 
 @dataclass
@@ -34,14 +35,27 @@ class Claim:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float | None = 0.0
+    cost_usd: float | None = 0.0  # the answer's own model call(s); None once any price is unknown
+    samples_cost_usd: float | None = 0.0  # extra self-consistency samples, kept apart for the cost report
     verification_cost_usd: float = 0.0
     model_ms: float = 0.0
 
-    def add(self, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
+    def add(self, prompt_tokens: int, completion_tokens: int, cost_usd: float | None, *, samples: bool = False) -> None:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
-        self.cost_usd = None if cost_usd is None or self.cost_usd is None else self.cost_usd + cost_usd
+        if samples:
+            self.samples_cost_usd = _plus(self.samples_cost_usd, cost_usd)
+        else:
+            self.cost_usd = _plus(self.cost_usd, cost_usd)
+
+    @property
+    def model_cost_usd(self) -> float | None:
+        """What the model calls cost in all: the answer plus its extra samples."""
+        return _plus(self.cost_usd, self.samples_cost_usd)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
 
 
 @dataclass
@@ -62,9 +76,16 @@ class RequestState:
     signals: dict[str, float] = field(default_factory=dict)
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[UnsupportedClaim] = field(default_factory=list)
+    uncited: list[UncitedSentence] = field(default_factory=list)  # factual sentences without a marker (citations.required)
+    token_logprobs: list[tuple[str, float]] | None = None  # the answer's (token, log-probability), when the provider gave them
+    token_logprobs_reason: str | None = None  # why there are none
+    logprobs_requested: bool = False  # guard asked for them (the client did not): stripped from the client's response
     layers: dict[str, LayerReport] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     served_model: str | None = None  # the model that answered (a fallback, maybe)
+    ttft_ms: float | None = None  # streams: time from the request to the first token sent
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    tool_calls_only: bool = False  # the reply only calls tools: nothing to verify, hold or queue
 
     @property
     def prompt_messages(self) -> list[dict[str, Any]]:

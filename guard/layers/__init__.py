@@ -8,10 +8,12 @@ from guard.layers.citations import CitationsLayer
 from guard.layers.consistency import ConsistencyLayer
 from guard.layers.grounding import GroundingLayer
 from guard.layers.support import SupportLayer
+from guard.layers.token_confidence import TokenConfidenceLayer
 
 __all__ = ["Layer", "Skip", "default_layers"]
 
 
 def default_layers(config: GuardConfig) -> list[Layer]:
     """The standard stack, in run order within each phase."""
-    return [GroundingLayer(config), ConsistencyLayer(config), SupportLayer(config), CitationsLayer(config)]
+    return [GroundingLayer(config), ConsistencyLayer(config), SupportLayer(config), CitationsLayer(config),
+            TokenConfidenceLayer(config)]

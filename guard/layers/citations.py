@@ -5,8 +5,7 @@
   the remaining citations still do; a sentence its citations do not support earns its
   citations no credit; a marker that points at no retrieved source is invalid and earns none.
 - With ``citations.required``, a factual sentence without a marker counts as recall 0
-  and is listed as a citation with an empty marker and ``valid=False``; otherwise
-  uncited sentences are left out of the signal.
+  and is listed in ``uncited``; otherwise uncited sentences are left out of the signal.
 
 The signal is the F1 of citation recall and precision.
 """
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 
 from guard.layers.base import Skip
 from guard.layers.verifying import VerifyingLayer
-from guard.metadata import Citation
+from guard.metadata import Citation, UncitedSentence
 from guard.state import Claim, RequestState, Source
 from guard.verify import is_factual
 from guard.verify.base import Pair
@@ -45,10 +44,10 @@ class CitationsLayer(VerifyingLayer):
             raise Skip("no citation markers")
 
         pairs = _pairs(cited, state.sources)
-        threshold = self.config.support.threshold
+        threshold = self.threshold
         probabilities: list[float] = []
         if pairs:
-            scores = await self.verifier.score(pairs)
+            scores = await self.verifier.score(pairs, question=self.question(state))
             state.usage.verification_cost_usd += scores.cost_usd
             probabilities = scores.probabilities
         supported = [p >= threshold for p in probabilities]
@@ -66,8 +65,7 @@ class CitationsLayer(VerifyingLayer):
                                                  probabilities[alone]))
             state.citations += [Citation(marker=f"[{n}]", source_id=None, valid=False, supports=None,
                                          sentence=item.claim.index) for n in item.invalid]
-        state.citations += [Citation(marker="", source_id=None, valid=False, supports=False, sentence=c.index)
-                            for c in uncited]
+        state.uncited += [UncitedSentence(text=c.text, sentence=c.index) for c in uncited]
         recall = recalled / (len(cited) + len(uncited))
         precision = credit / markers if markers else 0.0
         state.signals["citations"] = 2 * recall * precision / (recall + precision) if recall + precision else 0.0

@@ -25,6 +25,7 @@ from typing import Any
 from guard.config import GuardConfig, KnowledgeBaseConfig
 from guard.kb import Hit, KnowledgeBase
 from guard.layers.base import Skip
+from guard.messages import last_user_text
 from guard.state import RequestState, Source
 
 REFUSAL = "I don't have a source for that."
@@ -58,7 +59,7 @@ class GroundingLayer:
         settings = self.config.grounding
         if not settings.enabled:
             raise Skip("grounding disabled")
-        question = _last_user_text(state.messages)
+        question = last_user_text(state.messages)
         if not question:
             raise Skip("no user question to ground")
         folder = Path(self.config.knowledge_base.path).expanduser()
@@ -77,17 +78,6 @@ class GroundingLayer:
         if kb.empty:
             raise Skip(f"the knowledge base at {kb.folder} has no documents")
         return kb.search(question, k=self.config.grounding.top_k, min_relevance=self.config.grounding.min_score)
-
-
-def _last_user_text(messages: list[dict[str, Any]]) -> str | None:
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, list):  # content parts: keep the text ones
-            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-        return content.strip() if isinstance(content, str) else None
-    return None
 
 
 def _source(hit: Hit) -> Source:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from guard.layers.base import Skip
 from guard.layers.verifying import VerifyingLayer
 from guard.metadata import UnsupportedClaim
 from guard.state import RequestState
-from guard.verify import is_factual
+from guard.verify import contradictions, is_factual
 
 # The answer is faithful only if every claim is, so the signal leans to the weakest claim; a soft
 # minimum keeps one borderline score in a long answer from deciding alone. At 0.1, a claim at 0.1
@@ -28,10 +29,19 @@ class SupportLayer(VerifyingLayer):
         if not factual:
             raise Skip("no claims")
         evidence = [s.text for s in state.sources]
-        scores = await self.verifier.score([(c.text, evidence) for c in factual])
+        # A number, date, SKU, name or negation the sources state otherwise outweighs any similarity; string work
+        # over every source, so it runs on a worker thread beside the verifier.
+        found, scores = await asyncio.gather(
+            asyncio.to_thread(lambda: [contradictions.find(c.text, evidence) for c in factual]),
+            self.verifier.score([(c.text, evidence) for c in factual], question=self.question(state)))
         state.usage.verification_cost_usd += scores.cost_usd
-        for claim, probability in zip(factual, scores.probabilities):
-            claim.support = probability
-        state.signals["support"] = soft_min(scores.probabilities)
-        weak = sorted((c for c in factual if c.support < self.config.support.threshold), key=lambda c: c.support)
-        state.unsupported = [UnsupportedClaim(text=c.text, score=round(c.support, 4)) for c in weak]
+        reasons: dict[int, str] = {}
+        for claim, probability, findings in zip(factual, scores.probabilities, found):
+            claim.support = contradictions.cap(probability, findings)
+            if findings:
+                reasons[claim.index] = "; ".join(f.reason for f in findings)
+        state.signals["support"] = soft_min([c.support for c in factual])
+        threshold = self.threshold
+        weak = sorted((c for c in factual if c.support < threshold), key=lambda c: c.support)
+        state.unsupported = [UnsupportedClaim(text=c.text, score=round(c.support, 4), reason=reasons.get(c.index))
+                             for c in weak]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from guard.config import GuardConfig
 from guard.layers.base import Skip
 from guard.state import Claim, RequestState
-from guard.verify import SupportVerifier, get_verifier, split_claims
+from guard.messages import last_user_text
+from guard.verify import SupportVerifier, get_verifier, split_claims, support_threshold
 
 
 class VerifyingLayer:
@@ -21,6 +22,16 @@ class VerifyingLayer:
     def verifier(self) -> SupportVerifier:
         """Built on first use, so constructing a Guard loads no model."""
         return self._verifier or get_verifier(self.config.support, self.config.models)
+
+    @property
+    def threshold(self) -> float:
+        """``support.threshold`` when set, else the verifier's operating point for the product's risk level."""
+        return support_threshold(self.config, self.verifier)
+
+    @staticmethod
+    def question(state: RequestState) -> str | None:
+        """The user's question, which verifiers that read it use to make sense of short answers ("Yes, in 2019.")."""
+        return last_user_text(state.messages)
 
     @staticmethod
     def claims_to_check(state: RequestState, enabled: bool) -> list[Claim]:

@@ -31,14 +31,21 @@ class SupportVerifier(ABC):
     """
 
     name: str
+    uses_question = False  # verifiers that read the user's question get it as ``_score(pairs, question)``
+    # The decision threshold per risk level, chosen on held-out data; 0.5 for verifiers without a chosen one.
+    thresholds: dict[str, float] = {}
 
-    async def score(self, pairs: Sequence[Pair]) -> SupportScores:
+    def threshold(self, risk: str) -> float:
+        return self.thresholds.get(risk, 0.5)
+
+    async def score(self, pairs: Sequence[Pair], question: str | None = None) -> SupportScores:
         checked = [_checked(i, pair) for i, pair in enumerate(pairs)]
         with_evidence = [i for i, (_, evidence) in enumerate(checked) if evidence]
         probabilities = [0.0] * len(checked)
         if not with_evidence:
             return SupportScores(probabilities)
-        scored = await self._score([checked[i] for i in with_evidence])
+        chosen = [checked[i] for i in with_evidence]
+        scored = await (self._score(chosen, question) if self.uses_question and question else self._score(chosen))
         if len(scored.probabilities) != len(with_evidence):
             raise VerificationError(f"{self.name} returned {len(scored.probabilities)} scores for {len(with_evidence)} pairs")
         for i, p in zip(with_evidence, scored.probabilities):

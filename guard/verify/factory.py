@@ -6,7 +6,7 @@ import json
 import threading
 from functools import lru_cache
 
-from guard.config import ModelsConfig, SupportConfig
+from guard.config import GuardConfig, ModelsConfig, SupportConfig
 from guard.errors import ConfigError
 from guard.verify.base import SupportVerifier
 
@@ -20,8 +20,21 @@ def get_verifier(support: SupportConfig, models: ModelsConfig | None = None) -> 
         return _build(support.verifier, support.cross_encoder_model, support.judge_model, models.model_dump_json())
 
 
+def support_threshold(config: GuardConfig, verifier: SupportVerifier | None = None) -> float:
+    """The score below which a claim is unsupported: ``support.threshold`` when set, else the verifier's
+    operating point chosen for the product's risk level."""
+    if config.support.threshold is not None:
+        return config.support.threshold
+    verifier = verifier or get_verifier(config.support, config.models)
+    return verifier.threshold(config.product.risk.value)
+
+
 @lru_cache(maxsize=16)
 def _build(kind: str, cross_encoder_model: str | None, judge_model: str | None, models_json: str) -> SupportVerifier:
+    if kind == "support_model":
+        from guard.verify.support_model import SupportModelVerifier
+
+        return SupportModelVerifier()
     if kind == "offline":
         from guard.verify.offline import OfflineVerifier
 

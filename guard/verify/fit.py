@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from guard.config import SupportConfig
 from guard.embeddings import DEFAULT_MODEL
 from guard.verify.calibration import expected_calibration_error, logit, sigmoid
 from guard.verify.data import Example, load_dir
@@ -29,7 +28,7 @@ from guard.verify.trees import BoostedTrees
 
 SEED = 0
 FOLDS = 5
-THRESHOLD = SupportConfig().threshold  # class-balanced training puts the decision at the default 0.5
+THRESHOLD = 0.5  # class-balanced training puts the decision at 0.5
 # HaluEval QA answers are fragments ("Delhi") whose length gives the label away; down-weighted so its
 # artefacts do not dominate a verifier meant for full sentences. Synthetic pairs count half a real one.
 DATASET_WEIGHT = {"halueval_qa": 0.3}
@@ -42,6 +41,8 @@ PRIOR_SLOPES = {
     "citations": (0.5, "citation recall/precision reuse the support verifier: half weight for the overlap"),
     "consistency": (0.75, "SelfCheckGPT-style agreement; no labelled multi-sample data is shipped"),
     "retrieval": (0.25, "how relevant the retrieved sources are says little about the answer itself"),
+    "token_confidence": (0.5, "mean/min probability of the answer's own tokens; no labelled answers with "
+                              "log-probabilities here, so a mild prior: models are often confidently wrong"),
 }
 
 

@@ -40,6 +40,8 @@ class OfflineVerifier(SupportVerifier):
         if self.model.features != FEATURE_NAMES:
             raise ValueError(f"{path} was fitted on features {self.model.features}, this code computes {FEATURE_NAMES}; refit it")
         self.embedding_model: str = params["embedding_model"]
+        # Chosen per risk level on held-out data by ``python -m guard.verify.thresholds``.
+        self.thresholds = {risk: float(spec["threshold"]) for risk, spec in params.get("thresholds", {}).items()}
 
     @cached_property
     def encoder(self) -> TextEncoder:

@@ -28,7 +28,7 @@ def test_every_layer_reports_its_status(upstream):
     with Client(make_config()) as client:
         reply = client.chat.completions.create(model="openai/primary-model", messages=QUESTION)
 
-    assert set(reply.guard.layers) == {"grounding", "consistency", "support", "citations"}
+    assert set(reply.guard.layers) == {"grounding", "consistency", "support", "citations", "token_confidence"}
     for report in reply.guard.layers.values():
         assert report.status in ("ok", "skipped", "error")
         assert report.status == "ok" or report.reason
@@ -100,10 +100,11 @@ async def test_every_answer_is_recorded_with_latency_tokens_and_tier(upstream, t
 
     reply = await guard.acomplete(QUESTION)
 
-    row = guard.records.get(reply.guard.request_id)
-    assert row["tier"] == reply.guard.tier
-    assert row["prompt_tokens"] == 12 and row["completion_tokens"] == 5
-    assert row["latency_total_ms"] > 0
+    await guard.aclose()  # records are written in the background; closing writes what is queued
+    row = guard.store.get_request(reply.guard.request_id)
+    assert row.tier == reply.guard.tier
+    assert row.prompt_tokens == 12 and row.completion_tokens == 5
+    assert row.latency_total_ms > 0
 
 
 async def test_low_confidence_answer_is_held_under_the_block_policy(upstream):
@@ -114,7 +115,7 @@ async def test_low_confidence_answer_is_held_under_the_block_policy(upstream):
 
     assert reply.guard.review.required and reply.guard.review.policy == "block"
     assert "ten years" not in reply.choices[0].message.content
-    queued = guard.reviews.get(reply.guard.review.id)
+    queued = guard.store.get_review(reply.guard.review.id)
     assert queued.status == "pending" and queued.draft == "It is ten years."
 
 

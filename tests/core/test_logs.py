@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from guard import Guard
+from guard.logs import configure_logging
 from tests.core.conftest import make_config
 
 SECRET = "sk-live-abcdef0123456789"
@@ -12,6 +13,7 @@ SECRET = "sk-live-abcdef0123456789"
 
 async def test_one_json_event_per_request_with_id_model_tier_and_latency(upstream, capsys):
     guard = Guard(make_config(logging={"format": "json"}))
+    configure_logging(guard.config.logging)  # the library logs nowhere until its host (or `guard serve`) says so
 
     reply = await guard.acomplete([{"role": "user", "content": "hi"}], api_key=SECRET)
 
@@ -24,6 +26,7 @@ async def test_one_json_event_per_request_with_id_model_tier_and_latency(upstrea
 
 async def test_api_keys_never_reach_the_logs(upstream, capsys):
     guard = Guard(make_config(logging={"format": "json", "level": "debug"}))
+    configure_logging(guard.config.logging)
     await guard.acomplete([{"role": "user", "content": "hi"}], api_key=SECRET)
 
     captured = capsys.readouterr()

@@ -11,7 +11,7 @@ from guard import Guard, GuardConfig
 from guard.evals.generation import citation_precision, citation_recall, source_recall
 from guard.evals.run import run_arm
 from guard.evals.suite import load_rows, load_suite
-from guard.metadata import Citation
+from guard.metadata import Citation, UncitedSentence
 from tests.evals.conftest import ScriptedSupport, support_as_confidence, write_suite
 from tests.support.fake_upstream import Reply
 
@@ -107,12 +107,12 @@ CITATIONS = [
     Citation(marker="[1]", source_id="a", supports=True, sentence=0),
     Citation(marker="[2]", source_id="b", supports=False, sentence=0),
     Citation(marker="[3]", source_id=None, valid=False, sentence=1),
-    Citation(marker="", source_id=None, valid=False, supports=False, sentence=2),
 ]
+UNCITED = [UncitedSentence(text="Shipping is free.", sentence=2)]
 
 
 def test_citation_recall_is_the_share_of_cited_sentences_their_citations_support():
-    assert citation_recall(CITATIONS) == pytest.approx(1 / 3)
+    assert citation_recall(CITATIONS, UNCITED) == pytest.approx(1 / 3)
     assert citation_recall([]) is None
 
 

@@ -24,9 +24,13 @@ class Reply:
     tool_calls: list[dict[str, Any]] | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 5
+    chunk_delay_s: float = 0.0  # pause before each streamed chunk: a slow model
+    headers: dict[str, str] = field(default_factory=dict)  # sent with an error status, e.g. retry-after
+    # (token, log-probability) pairs returned when the request asks for logprobs; None: the provider has none
+    logprobs: list[tuple[str, float]] | None = None
 
 
-def completion_body(model: str, reply: Reply, n: int) -> dict[str, Any]:
+def completion_body(model: str, reply: Reply, n: int, logprobs: bool = False) -> dict[str, Any]:
     if reply.tool_calls:
         message = {"role": "assistant", "content": None, "tool_calls": reply.tool_calls}
         finish = "tool_calls"
@@ -34,16 +38,25 @@ def completion_body(model: str, reply: Reply, n: int) -> dict[str, Any]:
         message, finish = {"role": "assistant", "content": reply.text}, "stop"
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": i, "message": message, "finish_reason": finish} for i in range(n)],
+        "choices": [{"index": i, "message": message, "finish_reason": finish, **_logprobs(reply, logprobs)}
+                    for i in range(n)],
         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                   "total_tokens": reply.prompt_tokens + reply.completion_tokens},
     }
+
+
+def _logprobs(reply: Reply, asked: bool) -> dict[str, Any]:
+    if not asked or reply.logprobs is None:
+        return {}
+    return {"logprobs": {"content": [{"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []}
+                                     for t, lp in reply.logprobs]}}
 
 
 @dataclass
 class FakeUpstream:
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    stream_cut: threading.Event = field(default_factory=threading.Event)  # a reader left a stream early
 
     def __post_init__(self) -> None:
         fake = self
@@ -55,6 +68,9 @@ class FakeUpstream:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 fake.requests.append(body)
+                if self.path.rstrip("/").endswith("/embeddings"):
+                    fake._embed(self, body)
+                    return
                 fake._answer(self, body)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -83,6 +99,8 @@ class FakeUpstream:
             payload = json.dumps({"error": {"message": reply.error_message, "type": "server_error", "param": None,
                                             "code": None}}).encode()
             handler.send_response(reply.status)
+            for name, value in reply.headers.items():
+                handler.send_header(name, value)
             handler.send_header("content-type", "application/json")
             handler.send_header("content-length", str(len(payload)))
             handler.end_headers()
@@ -92,7 +110,7 @@ class FakeUpstream:
             self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")))
             return
         n = int(body.get("n") or 1)
-        payload = json.dumps(completion_body(model, reply, n)).encode()
+        payload = json.dumps(completion_body(model, reply, n, bool(body.get("logprobs")))).encode()
         handler.send_response(200)
         handler.send_header("content-type", "application/json")
         handler.send_header("content-length", str(len(payload)))
@@ -106,14 +124,37 @@ class FakeUpstream:
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         pieces = reply.stream_pieces or [reply.text]
         events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-        events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]} for p in pieces]
-        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if reply.tool_calls:
+            calls = [{"index": i, **call} for i, call in enumerate(reply.tool_calls)]
+            events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]})
+        else:
+            events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+                       for p in pieces]
+        events.append({**base, "choices": [{"index": 0, "delta": {},
+                                            "finish_reason": "tool_calls" if reply.tool_calls else "stop"}]})
         if include_usage:
             events.append({**base, "choices": [], "usage": {"prompt_tokens": reply.prompt_tokens,
                                                             "completion_tokens": reply.completion_tokens,
                                                             "total_tokens": reply.prompt_tokens + reply.completion_tokens}})
-        for event in events:
-            handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        try:
+            for event in events:
+                time.sleep(reply.chunk_delay_s)
+                handler.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                handler.wfile.flush()
+            handler.wfile.write(b"data: [DONE]\n\n")
             handler.wfile.flush()
-        handler.wfile.write(b"data: [DONE]\n\n")
-        handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.stream_cut.set()
+
+    def _embed(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        inputs = body.get("input")
+        inputs = inputs if isinstance(inputs, list) else [inputs]
+        payload = json.dumps({"object": "list", "model": body.get("model", ""),
+                              "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                                       for i in range(len(inputs))],
+                              "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}}).encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)

@@ -1,8 +1,12 @@
 """Guard.check with the real verification layers: the metadata an app or eval suite reads."""
 
+from pathlib import Path
+
 import pytest
 
+from guard.layers.support import SupportLayer
 from guard.pipeline import Guard
+from guard.verify.base import SupportScores, SupportVerifier
 
 SOURCES = [{"id": "refund_policy.md#c2", "title": "Refund policy",
             "text": "Customers can request a refund within 30 days of purchase. Refunds are paid to the original "
@@ -41,3 +45,31 @@ async def test_checking_without_sources_reports_why_nothing_was_verified(guard):
     meta = await guard.acheck("Refunds are paid within 5 business days.", [])
     assert meta.confidence is None and meta.tier == "low"
     assert meta.layers["support"].reason == "no sources" and meta.layers["consistency"].reason == "samples=1"
+
+
+async def test_the_demo_price_answer_lists_the_invented_price_and_fee(guard):
+    subscription = (Path(__file__).resolve().parents[2] / "examples" / "kb" / "subscription.md").read_text()
+    answer = ("Lumen Plus increased to $4.99 per month after March 2025. "
+              "There is also a fixed monthly fee of $1.50. You can cancel any time.")
+    meta = await guard.acheck(answer, [subscription], question="How much does Lumen Plus cost per month?")
+    unsupported = {u.text: u.reason for u in meta.unsupported}
+    assert "Lumen Plus increased to $4.99 per month after March 2025." in unsupported
+    assert "$1.50" in unsupported["There is also a fixed monthly fee of $1.50."]
+    assert "You can cancel any time." not in unsupported
+    assert meta.tier == "low"
+
+
+async def test_check_passes_the_question_to_a_verifier_that_reads_it(config):
+    seen = []
+
+    class Recording(SupportVerifier):
+        name = "recording"
+        uses_question = True
+
+        async def _score(self, pairs, question=None):
+            seen.append(question)
+            return SupportScores([0.9] * len(pairs))
+
+    layer = SupportLayer(config, verifier=Recording())
+    await Guard(config, layers=[layer]).acheck("Refunds take 5 days.", SOURCES, question="How long do refunds take?")
+    assert seen == ["How long do refunds take?"]

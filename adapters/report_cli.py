@@ -1,0 +1,67 @@
+"""``guard report``: the product health report of a time window, in the terminal, as JSON or as an HTML page."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from guard.config import load_config
+from guard.errors import GuardError
+from guard.report import build_report, render_html, render_terminal
+from guard.store import open_store
+
+console = Console()
+errors = Console(stderr=True)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """``7d`` / ``24h`` / ``30m`` / ``2w`` before ``now``, or an ISO date or time (UTC unless it says otherwise)."""
+    if match := _DURATION.match(text):
+        return now - timedelta(**{_UNITS[match[2]]: float(match[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is neither a duration like 7d, 24h, 30m, 2w nor an ISO date") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def report(
+    since: Annotated[str, typer.Option(help="Start of the window: a duration before now (7d, 24h, 2w) or an ISO date.")] = "7d",
+    until: Annotated[str | None, typer.Option(help="End of the window, same forms; default now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page here.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="guard.yaml to read.")] = None,
+    database: Annotated[str | None, typer.Option(help="Store to read (default: telemetry.database).")] = None,
+) -> None:
+    """The layered health check: model quality, product usage and business impact, by tier, with drift."""
+    now = datetime.now(timezone.utc)
+    start, end = parse_moment(since, now), parse_moment(until, now) if until else now
+    if start >= end:
+        raise typer.BadParameter(f"the window is empty: {start:%Y-%m-%d %H:%M} is not before {end:%Y-%m-%d %H:%M}")
+    try:
+        cfg = load_config(config)
+        store = open_store(database or cfg.telemetry.database)
+        try:
+            result = build_report(store, since=start, until=end, config=cfg)
+        finally:
+            store.close()
+    except GuardError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if html is not None:
+        html.write_text(render_html(result), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+    else:
+        render_terminal(result, console)
+        if html is not None:
+            console.print(f"HTML report written to {html}")

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible HTTP proxy (``guard serve``): ``create_app(guard, config)``."""

@@ -1,0 +1,87 @@
+"""The OpenAI-compatible proxy: ``create_app(guard, config)`` builds the Starlette app ``guard serve`` runs.
+
+No middleware on the request path (auth is a call per route): the
+pass-through cost is routing, one JSON parse and one serialisation. Shutdown
+waits for in-flight requests (uvicorn) and then flushes the records
+(``guard.aclose()`` in the lifespan).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from guard.adapters.server.auth import require_app
+from guard.adapters.server.completions import ChatCompletions, served_models
+from guard.adapters.server.errors import ApiError, api_error
+from guard.adapters.server.overrides import Variants
+from guard.adapters.server.records import Records, json_response
+from guard.config import GuardConfig, load_config
+from guard.errors import GuardError
+from guard.pipeline import Guard
+
+
+def create_app(guard: Guard, config: GuardConfig) -> Starlette:
+    """The proxy's app around one shared ``Guard``."""
+    chat = ChatCompletions(Variants(guard, config), config)
+    records = Records(guard, config)
+
+    async def list_models(request: Request) -> Response:
+        require_app(request, config)
+        return json_response({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": name.partition("/")[0] if "/" in name else "guard"}
+            for name in served_models(config)]})
+
+    routes = [
+        Route("/v1/chat/completions", chat.create, methods=["POST"]),
+        Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/feedback", records.feedback, methods=["POST"]),
+        Route("/v1/requests/{request_id}", records.request, methods=["GET"]),
+        Route("/v1/reviews", records.list_reviews, methods=["GET"]),
+        Route("/v1/reviews/{review_id}", records.get_review, methods=["GET"]),
+        Route("/v1/reviews/{review_id}/{action}", records.decide, methods=["POST"]),
+        Route("/metrics", records.metrics, methods=["GET"]),
+        Route("/healthz", records.healthz, methods=["GET"]),
+        Route("/readyz", records.readyz, methods=["GET"]),
+        *_console(guard, config),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await guard.aclose()  # in-flight requests are done (uvicorn waits): their records are flushed now
+
+    # GuardError and ValueError are answered like ApiError (no traceback); anything else is a logged 500.
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        ApiError: _error_response, GuardError: _error_response, ValueError: _error_response,
+        HTTPException: _http_error, Exception: _error_response})
+
+
+def _console(guard: Guard, config: GuardConfig) -> list[Mount]:
+    from guard.adapters.server.console import console_routes  # the console's templates load only when served
+
+    return [Mount("/console", routes=console_routes(guard, config))]
+
+
+async def _error_response(request: Request, exc: Exception) -> Response:
+    return api_error(exc).response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+    return ApiError(exc.status_code, str(exc.detail), code=code).response()
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory for ``--workers N``: each worker process builds its guard from ``GUARD_CONFIG``."""
+    config = load_config(os.environ.get("GUARD_CONFIG") or None)
+    return create_app(Guard(config), config)

@@ -1,0 +1,146 @@
+"""The records' routes: feedback, the review queue, a request's stored verdict, metrics and health.
+
+Store calls are synchronous and may block (SQLite locks, PostgreSQL round
+trips), so they run in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, get_args
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from guard.adapters.server.auth import require_admin, require_app
+from guard.adapters.server.body import read_body
+from guard.adapters.server.errors import ApiError
+from guard.adapters.server.schemas import DecisionBody, FeedbackBody, parse_json, validate
+from guard.config import GuardConfig
+from guard.pipeline import Guard
+from guard.store.models import ReviewItem, ReviewStatus
+
+_DECISIONS = {"approve": "approved", "edit": "edited", "reject": "rejected"}
+_STATUSES = frozenset(get_args(ReviewStatus))
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def _dump(model: BaseModel | None) -> Any:
+    return None if model is None else model.model_dump(mode="json")
+
+
+class Records:
+    def __init__(self, guard: Guard, config: GuardConfig):
+        self.guard, self.config = guard, config
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        return parse_json(await read_body(request, self.config.server.max_body_bytes))
+
+    async def feedback(self, request: Request) -> Response:
+        require_app(request, self.config)
+        body: FeedbackBody = validate(FeedbackBody, await self._body(request))
+        record = await self.guard.afeedback(body.request_id, rating=body.rating, final_text=body.final_text,
+                                            comment=body.comment, user=body.user, resolved=body.resolved)
+        return json_response({"object": "guard.feedback", **record.model_dump(mode="json")})
+
+    async def request(self, request: Request) -> Response:
+        """The stored verdict of one answer, and for a held one the answer as decided (``null`` while pending)."""
+        require_app(request, self.config)
+        request_id = request.path_params["request_id"]
+        store = self.guard.store
+        record, review = await asyncio.gather(asyncio.to_thread(store.get_request, request_id),
+                                              asyncio.to_thread(store.review_for_request, request_id))
+        if record is None and review is None:
+            raise ApiError(404, f"no request {request_id!r} is recorded", code="not_found", param="request_id")
+        return json_response({"object": "guard.request", "request_id": request_id, "record": _dump(record),
+                              "review": _dump(review), "answer": _decided_answer(record, review)})
+
+    async def list_reviews(self, request: Request) -> Response:
+        require_admin(request, self.config)
+        q = request.query_params
+        status = q.get("status", "pending")
+        if status not in _STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(sorted(_STATUSES))}", code="invalid_value",
+                           param="status")
+        limit, offset = _int(q.get("limit"), "limit", 100, 1, 1000), _int(q.get("offset"), "offset", 0, 0, 10**9)
+        items = await asyncio.to_thread(self.guard.store.list_reviews, status=status, tier=q.get("tier"),
+                                        policy=q.get("policy"), model=q.get("model"), limit=limit, offset=offset)
+        return json_response({"object": "list", "data": [_dump(i) for i in items]})
+
+    async def get_review(self, request: Request) -> Response:
+        require_admin(request, self.config)
+        review_id = request.path_params["review_id"]
+        item = await asyncio.to_thread(self.guard.store.get_review, review_id)
+        if item is None:
+            raise ApiError(404, f"no review {review_id!r}", code="not_found", param="review_id")
+        return json_response(_dump(item))
+
+    async def decide(self, request: Request) -> Response:
+        require_admin(request, self.config)
+        action = request.path_params["action"]
+        decision = _DECISIONS.get(action)
+        if decision is None:
+            raise ApiError(404, f"no action {action!r}; use approve, edit or reject", code="not_found")
+        raw = await read_body(request, self.config.server.max_body_bytes)
+        body: DecisionBody = validate(DecisionBody, parse_json(raw) if raw.strip() else {})
+        if decision == "edited" and not body.final_text:
+            raise ApiError(400, "final_text: an edit needs the corrected answer", code="invalid_value",
+                           param="final_text")
+        item = await self.guard.adecide(request.path_params["review_id"], decision, reviewer=body.reviewer or "api",
+                                        final_text=body.final_text, reason=body.reason)
+        return json_response(_dump(item))
+
+    async def metrics(self, request: Request) -> Response:
+        require_admin(request, self.config)
+        counts = await asyncio.to_thread(self.guard.store.review_counts, "pending")
+        self.guard.metrics.set_review_depth(sum(counts.values()))
+        body, content_type = self.guard.metrics.render()
+        return Response(body, media_type=content_type)
+
+    async def healthz(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        """Ready when the store answers and, with grounding on, the knowledge base folder is there."""
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.to_thread(self.guard.store.ping)
+            checks["store"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["store"] = f"unreachable: {type(exc).__name__}"
+        if self.guard.config.grounding.enabled:
+            folder = Path(self.guard.config.knowledge_base.path).expanduser()
+            checks["knowledge_base"] = "ok" if await asyncio.to_thread(folder.is_dir) else f"not found at {folder}"
+        else:
+            checks["knowledge_base"] = "disabled"
+        ready = all(v in ("ok", "disabled") for v in checks.values())
+        return json_response({"status": "ready" if ready else "not ready", "checks": checks},
+                             status=200 if ready else 503)
+
+
+def _decided_answer(record: Any, review: ReviewItem | None) -> str | None:
+    if review is None or review.policy != "block":
+        return None if record is None else record.answer
+    if review.status == "approved":
+        return review.draft
+    if review.status == "edited":
+        return review.final_text
+    return None  # pending, rejected or expired: nothing to deliver
+
+
+def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer", code="invalid_value", param=name) from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}", code="invalid_value", param=name)
+    return value

@@ -1,0 +1,93 @@
+"""How fast ``Guard.check`` verifies an answer on sources it has never seen.
+
+    python benchmarks/verify_speed.py [--checks 40] [--json out.json]
+
+Each check is a ~200-token answer (WiCE claims, eight or so sentences) against 5 sources of
+about 100 words (sentences of WiCE cited pages: long, real web evidence), all new to the
+process: nothing is cached from an earlier check. Models are loaded and warmed first (a
+server does that once at start). Reports p50/p90 latency and checks per second, one at a
+time, on this machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import guard.evals  # noqa: E402
+from guard.config import load_config  # noqa: E402
+from guard.pipeline import Guard  # noqa: E402
+
+ANSWER_WORDS = 150  # ~200 word pieces
+SOURCE_WORDS = 100
+SOURCES = 5
+
+
+def wice_rows() -> list[dict]:
+    path = Path(guard.evals.__file__).parent / "suites" / "data" / "wice_dev_claims.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def cases(rows: list[dict], count: int) -> list[tuple[str, list[str]]]:
+    """(answer, sources) pairs with no sentence shared between cases: every check is first sight."""
+    built, i = [], 0
+    while len(built) < count and i < len(rows):
+        sentences, claims = [], []
+        while i < len(rows) and (sum(len(s.split()) for s in sentences) < SOURCES * SOURCE_WORDS
+                                 or sum(len(c.split()) for c in claims) < ANSWER_WORDS):
+            sentences += rows[i]["sources"]
+            claims.append(rows[i]["response"])
+            i += 1
+        sources, current = [], []
+        for sentence in sentences:
+            current.append(sentence)
+            if sum(len(s.split()) for s in current) >= SOURCE_WORDS:
+                sources.append(" ".join(current))
+                current = []
+            if len(sources) == SOURCES:
+                break
+        answer, words = [], 0
+        for claim in claims:
+            if words >= ANSWER_WORDS:
+                break
+            answer.append(claim)
+            words += len(claim.split())
+        built.append((" ".join(answer), sources))
+    return built
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checks", type=int, default=40)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    guard = Guard(load_config(telemetry={"enabled": False}))
+    all_cases = cases(wice_rows(), args.checks + 2)
+    for answer, sources in all_cases[:2]:  # load and warm the models
+        guard.check(answer, sources)
+    timings = []
+    started = time.perf_counter()
+    for answer, sources in all_cases[2:]:
+        t0 = time.perf_counter()
+        guard.check(answer, sources)
+        timings.append((time.perf_counter() - t0) * 1000)
+    wall = time.perf_counter() - started
+    result = {"verifier": guard.config.support.verifier, "checks": len(timings),
+              "p50_ms": round(statistics.median(timings), 1),
+              "p90_ms": round(statistics.quantiles(timings, n=10)[-1], 1),
+              "checks_per_second": round(len(timings) / wall, 2), "cores": os.cpu_count()}
+    print(json.dumps(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

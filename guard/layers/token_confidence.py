@@ -1,0 +1,72 @@
+"""Token confidence layer: how sure the model was of the words it wrote, from its own log-probabilities.
+
+The only signal an answer always can have: no sources, no samples needed. Guard asks the
+provider for log-probabilities when it returns them (``request_logprobs``) and the client did
+not ask itself; then the client's response carries none (``keep_logprobs``). The signal
+combines the mean and the minimum probability over content tokens (words and numbers, not
+whitespace or punctuation): a fluent answer with one guessed number has a high mean and a
+low minimum, and the minimum is where hallucinated specifics show.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from guard.layers.base import Skip
+from guard.state import RequestState
+
+# log-odds weight of the weakest token against the mean: the mean alone misses one invented figure.
+MIN_WEIGHT = 0.3
+NO_LOGPROBS = "the provider returned no log-probabilities"
+
+
+def request_logprobs(state: RequestState, supported: bool) -> dict[str, Any]:
+    """Parameters to add to the model call: ``logprobs=True`` when the provider has them and the client did not set it."""
+    if "logprobs" in state.params:
+        return {}
+    if not supported:
+        state.token_logprobs_reason = f"{state.model} does not return log-probabilities"
+        return {}
+    state.logprobs_requested = True
+    return {"logprobs": True}
+
+
+def keep_logprobs(state: RequestState, choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Read the answer's token log-probabilities into the state; strip them from the choices if only guard wanted them."""
+    if choices:
+        content = ((choices[state.answer_index] if state.answer_index < len(choices) else choices[0])
+                   .get("logprobs") or {}).get("content")
+        if content:
+            state.token_logprobs = [(str(t.get("token", "")), float(t["logprob"])) for t in content
+                                    if isinstance(t, dict) and t.get("logprob") is not None]
+        elif state.token_logprobs_reason is None:
+            state.token_logprobs_reason = NO_LOGPROBS
+    if not state.logprobs_requested:
+        return choices
+    return [{k: v for k, v in c.items() if k != "logprobs"} for c in choices]
+
+
+def token_confidence(logprobs: list[tuple[str, float]]) -> float | None:
+    """exp of a blend of the mean and the minimum log-probability of content tokens; None without content tokens."""
+    content = [lp for token, lp in logprobs if any(ch.isalnum() for ch in token) and math.isfinite(lp)]
+    if not content:
+        return None
+    mean = sum(content) / len(content)
+    return math.exp((1 - MIN_WEIGHT) * mean + MIN_WEIGHT * min(content))
+
+
+class TokenConfidenceLayer:
+    name = "token_confidence"
+    phase = "after_model"
+
+    def __init__(self, config: Any = None):
+        self.config = config
+
+    async def run(self, state: RequestState) -> None:
+        if state.token_logprobs is None:
+            raise Skip(state.token_logprobs_reason or NO_LOGPROBS)
+        value = token_confidence(state.token_logprobs)
+        if value is None:
+            raise Skip("the answer has no content tokens")
+        state.signals["token_confidence"] = value

@@ -1,0 +1,129 @@
+"""The health report as data: what ``--json`` prints and what the renderers draw.
+
+Ratios are fractions (0..1), latencies milliseconds, costs USD. A figure with
+no data behind it is ``None`` (``null`` in JSON) and its status ``NO DATA``:
+never a made-up 0.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["PASS", "WARN", "FAIL", "NO DATA"]
+Layer = Literal["model quality", "product usage", "business impact"]
+Unit = Literal["ratio", "ms", "usd"]
+
+
+class Window(BaseModel):
+    since: datetime
+    until: datetime
+
+
+class Latency(BaseModel):
+    p50: float | None = None
+    p95: float | None = None
+
+
+class Figures(BaseModel):
+    """Every figure of the health check, for one slice of requests (all of them, or one tier)."""
+
+    requests: int = 0
+    answered: int = 0
+    failed: int = 0
+    hallucination_rate: float | None = None  # answers with unsupported claims, of those the support check ran on
+    support_checked: int = 0
+    reviewer_rejection_rate: float | None = None  # rejected, of reviews decided
+    accuracy: float | None = None  # approved unchanged, of reviews decided
+    reviews_decided: int = 0
+    latency_ms: Latency = Field(default_factory=Latency)
+    thumbs_up_ratio: float | None = None
+    ratings: int = 0
+    edit_rate: float | None = None  # drafts changed beyond whitespace/case/punctuation, of those whose fate is known
+    mean_edit_distance: float | None = None
+    drafts_with_outcome: int = 0
+    adoption: float | None = None  # answers used as sent or after editing, of those whose use is known
+    use_known: int = 0
+    deflection: float | None = None  # answered without going to a person, of all requests
+    resolution_rate: float | None = None
+    resolution_known: int = 0
+    cost_usd: float | None = None  # total spend: answers, extra samples, verification
+    cost_per_answer_usd: float | None = None
+    cost_per_resolved_usd: float | None = None
+
+
+class Target(BaseModel):
+    value: float
+    direction: Literal["max", "min"]  # max: lower is better; min: higher is better
+
+
+class Metric(BaseModel):
+    """One line of the health check."""
+
+    key: str
+    layer: Layer
+    label: str
+    unit: Unit
+    value: float | None
+    target: Target | None
+    status: Status | None  # None for a figure shown without a target
+    basis: str  # what the value is a share of, in words, e.g. "40 rated answers"
+
+
+class Drift(BaseModel):
+    """The recent window against the rest of the report's window."""
+
+    status: Literal["OK", "ALERT", "NO DATA"]
+    message: str
+    recent: Window
+    baseline: Window
+    recent_requests: int
+    baseline_requests: int
+    tier_mix_recent: dict[str, float] = Field(default_factory=dict)
+    tier_mix_baseline: dict[str, float] = Field(default_factory=dict)
+    tier_psi: float | None = None
+    confidence_recent: float | None = None
+    confidence_baseline: float | None = None
+    confidence_delta: float | None = None
+
+
+class Summary(BaseModel):
+    """The plain-language part, for people who do not read F1 scores."""
+
+    status: str  # e.g. "4 of 5 on target"
+    on_target: int
+    with_target: int
+    highlights: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+
+
+class Day(BaseModel):
+    date: date
+    requests: int
+    tiers: dict[str, int]
+    latency_ms: Latency
+    cost_usd: float | None
+
+
+class HealthReport(BaseModel):
+    """The layered health check of one product over one window."""
+
+    product: str
+    window: Window
+    requests: int
+    edit_rate: float | None
+    thumbs_up_ratio: float | None
+    hallucination_rate: float | None
+    latency_ms: Latency
+    cost_usd: float | None
+    metrics: list[Metric]
+    health: dict[str, Status]
+    by_tier: dict[str, Figures]
+    tier_health: dict[str, dict[str, Status]]  # tier -> metric -> status, graded like the overall health
+    overall: Figures
+    targets: dict[str, Target]
+    drift: Drift
+    summary: Summary
+    daily: list[Day]

@@ -1,0 +1,65 @@
+"""The health report in a terminal, through rich: the same content as the HTML page, without the charts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from guard.report.format import fmt, fmt_target
+from guard.report.health import DEFS, TIER_COLUMNS, value_of
+from guard.report.model import HealthReport, Status
+
+_STYLES = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NO DATA": "dim", "OK": "green",
+           "ALERT": "bold red"}
+
+
+def render_terminal(report: HealthReport, console: Console) -> None:
+    """Print the summary, the health table, the by-tier table, drift, highlights and actions."""
+    w = report.window
+    console.print(Text(f"{report.product}: product health, {w.since:%Y-%m-%d %H:%M} → {w.until:%Y-%m-%d %H:%M} UTC",
+                       style="bold"))
+    console.print(Text(report.summary.status, style="bold"))
+    console.print(_health_table(report))
+    console.print(_tier_table(report))
+    console.print(Text.assemble(("Drift: ", "bold"), (report.drift.status, _STYLES[report.drift.status]),
+                                ". " + report.drift.message))
+    console.print(Text("Highlights", style="bold"))
+    for line in report.summary.highlights:
+        console.print(f"  • {line}", highlight=False)
+    console.print(Text("Actions", style="bold"))
+    for line in report.summary.actions or ["Nothing needs attention."]:
+        console.print(f"  • {line}", highlight=False)
+
+
+def _status(status: Status | None) -> Text:
+    return Text(status or "", style=_STYLES.get(status or "", ""))
+
+
+def _health_table(report: HealthReport) -> Table:
+    table = Table(title="Health check", title_justify="left")
+    table.add_column("Metric", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("Target", justify="right", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Based on")
+    layer = None
+    for m in report.metrics:
+        if m.layer != layer:
+            layer = m.layer
+            table.add_row(Text(layer.capitalize(), style="bold underline"))
+        table.add_row("  " + m.label, fmt(m.value, m.unit), fmt_target(m.target, m.unit), _status(m.status), m.basis)
+    return table
+
+
+def _tier_table(report: HealthReport) -> Table:
+    """Tiers as columns, so it fits a terminal; values coloured against the same targets as the health check."""
+    table = Table(title="By confidence tier", title_justify="left")
+    table.add_column("Metric", no_wrap=True)
+    for tier, figs in report.by_tier.items():
+        table.add_column(f"{tier} ({figs.requests})", justify="right", no_wrap=True)
+    for key in TIER_COLUMNS:
+        table.add_row(DEFS[key].label, *(
+            Text(fmt(value_of(figs, key), DEFS[key].unit), style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
+            for tier, figs in report.by_tier.items()))
+    return table

@@ -1,0 +1,84 @@
+"""From a ``telemetry.database`` setting to a migrated SQLAlchemy engine, for SQLite or PostgreSQL.
+
+SQLite is tuned for durability: WAL (readers never block the writer), ``synchronous=FULL``
+(a committed decision survives power loss, not just a crash), a busy timeout so
+concurrent writers wait instead of failing, and ``BEGIN IMMEDIATE`` for write
+transactions so a read-then-write never dies on a stale snapshot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL, Connection
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE = {"guard_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
+_MIGRATION_LOCK = 0x6775617264  # "guard": the PostgreSQL advisory lock key held while migrating
+VERSION_TABLE = "guard_alembic_version"  # not alembic_version: the host app may run its own Alembic on this database
+
+
+def database_url(database: str) -> URL:
+    """A URL for a file path, a ``sqlite:///`` URL or a ``postgresql://`` URL (driven by psycopg 3)."""
+    if "://" not in database:
+        path = Path(database).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return URL.create("sqlite", database=str(path))
+    url = make_url(database)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def create_store_engine(database: str, *, busy_timeout_s: float = 5.0) -> Engine:
+    url = database_url(database)
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _tune_sqlite(engine, busy_timeout_s)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below), so DDL is transactional too
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get("guard_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; a no-op when it is there already."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if current_revision(engine) == head:
+        return  # the common case: no write lock taken at start-up
+    with engine.execution_options(**WRITE).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE}).get_current_revision()

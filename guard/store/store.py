@@ -1,0 +1,263 @@
+"""The one store behind records, feedback and the review queue: SQLite by default, PostgreSQL to share.
+
+Every method is synchronous, thread-safe and commits before it returns; async
+callers go through ``asyncio.to_thread``. A store that cannot be reached or
+written raises ``StoreUnavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, case, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from guard.editing import edit_distance, is_edited
+from guard.errors import AlreadyDecided, ReviewNotFound, StoreUnavailable, UnknownRequest
+from guard.store.engine import WRITE, create_store_engine, migrate
+from guard.store.models import Decision, FeedbackRecord, RequestRecord, ReviewItem
+from guard.store.schema import feedback, feedback_events, requests, review_events, reviews
+
+_FEEDBACK_FIELDS = ("rating", "final_text", "edit_distance", "edited", "resolved", "comment", "user")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def open_store(url: str, *, busy_timeout_s: float = 5.0) -> "Store":
+    """Open (creating and migrating to the newest schema) the store at a path or URL."""
+    engine = create_store_engine(url, busy_timeout_s=busy_timeout_s)
+    try:
+        migrate(engine)
+    except (OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        raise StoreUnavailable(f"cannot open the store at {engine.url.render_as_string()}: {exc.orig or exc}") from exc
+    return Store(engine)
+
+
+class Store:
+    """Records, reviews and feedback in one database; see ``open_store``."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._writing = engine.execution_options(**WRITE)
+        self._upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @contextmanager
+    def _tx(self, *, write: bool = False) -> Iterator[Connection]:
+        engine = self._writing if write else self.engine
+        try:
+            with engine.begin() as connection:
+                yield connection
+        except (OperationalError, InterfaceError) as exc:
+            where = self.engine.url.render_as_string()  # the password is masked
+            raise StoreUnavailable(f"store {where} unavailable: {exc.orig or exc}") from exc
+
+    # -- requests ------------------------------------------------------------
+
+    def write_requests(self, rows: Sequence[RequestRecord]) -> None:
+        """Insert or replace records by ``request_id``, all in one transaction."""
+        if not rows:
+            return
+        latest = {r.request_id: r for r in rows}  # one statement may not touch a row twice
+        values = [{**r.model_dump(mode="json"), "created_at": r.created_at} for r in latest.values()]
+        stmt = self._upsert(requests)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[requests.c.request_id],
+            set_={c.name: stmt.excluded[c.name] for c in requests.c if c.name != "request_id"})
+        with self._tx(write=True) as conn:
+            conn.execute(stmt, values)
+
+    def get_request(self, request_id: str) -> RequestRecord | None:
+        with self._tx() as conn:
+            row = conn.execute(select(requests).where(requests.c.request_id == request_id)).mappings().first()
+        return None if row is None else RequestRecord.model_validate(dict(row))
+
+    def requests_between(self, since: datetime, until: datetime) -> list[RequestRecord]:
+        query = (select(requests).where(requests.c.created_at >= since, requests.c.created_at < until)
+                 .order_by(requests.c.created_at))
+        with self._tx() as conn:
+            return [RequestRecord.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    # -- reviews -------------------------------------------------------------
+
+    def submit_review(self, item: ReviewItem) -> ReviewItem:
+        """Queue a draft for a person; committed (fsync'd on SQLite) before this returns."""
+        with self._tx(write=True) as conn:
+            conn.execute(insert(reviews).values(**item.model_dump()))
+            conn.execute(insert(review_events).values(review_id=item.id, at=item.created_at, from_status=None,
+                                                      to_status=item.status))
+        return item
+
+    def get_review(self, review_id: str) -> ReviewItem | None:
+        self.expire_reviews()
+        with self._tx() as conn:
+            row = conn.execute(select(reviews).where(reviews.c.id == review_id)).mappings().first()
+        return _review(row)
+
+    def review_for_request(self, request_id: str) -> ReviewItem | None:
+        """The newest review item of a request: how an app finds the decision on a held answer."""
+        self.expire_reviews()
+        query = (select(reviews).where(reviews.c.request_id == request_id)
+                 .order_by(reviews.c.created_at.desc()).limit(1))
+        with self._tx() as conn:
+            return _review(conn.execute(query).mappings().first())
+
+    def list_reviews(self, *, status: str | None = "pending", tier: str | None = None, policy: str | None = None,
+                     model: str | None = None, limit: int | None = 100, offset: int = 0) -> list[ReviewItem]:
+        """Held (``block``) items first, since a user waits on them; then oldest first."""
+        self.expire_reviews()
+        query = select(reviews).order_by(case((reviews.c.policy == "block", 0), else_=1), reviews.c.created_at,
+                                         reviews.c.id).offset(offset).limit(limit)
+        for column, value in (("status", status), ("tier", tier), ("policy", policy), ("model", model)):
+            if value is not None:
+                query = query.where(reviews.c[column] == value)
+        with self._tx() as conn:
+            return [ReviewItem.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    def review_counts(self, status: str = "pending") -> dict[str, int]:
+        """Items in ``status`` by tier."""
+        self.expire_reviews()
+        query = select(reviews.c.tier, func.count()).where(reviews.c.status == status).group_by(reviews.c.tier)
+        with self._tx() as conn:
+            return {tier: n for tier, n in conn.execute(query)}
+
+    def reviews_between(self, since: datetime, until: datetime) -> list[ReviewItem]:
+        query = (select(reviews).where(reviews.c.created_at >= since, reviews.c.created_at < until)
+                 .order_by(reviews.c.created_at))
+        with self._tx() as conn:
+            return [ReviewItem.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    def review_events(self, review_id: str) -> list[dict[str, Any]]:
+        """Every transition of one item, oldest first: who moved it, when, why."""
+        query = select(review_events).where(review_events.c.review_id == review_id).order_by(review_events.c.id)
+        with self._tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def decide_review(self, review_id: str, decision: Decision, *, reviewer: str, final_text: str | None = None,
+                      reason: str | None = None) -> ReviewItem:
+        """Move a pending item to ``decision``; exactly one of several concurrent reviewers wins.
+
+        ``edited`` takes the corrected ``final_text``; the others take none. Raises
+        ``ReviewNotFound``, or ``AlreadyDecided`` naming who won (``expired`` when time ran out).
+        """
+        _check_decision(decision, final_text)
+        now = utcnow()
+        with self._tx(write=True) as conn:
+            row = conn.execute(select(reviews.c.draft).where(reviews.c.id == review_id)).first()
+            if row is None:
+                raise ReviewNotFound(f"no review {review_id!r}")
+            distance = None if final_text is None else edit_distance(row.draft, final_text)
+            open_ = (reviews.c.id == review_id) & (reviews.c.status == "pending") & (
+                reviews.c.expires_at.is_(None) | (reviews.c.expires_at > now))
+            won = conn.execute(update(reviews).where(open_).values(
+                status=decision, final_text=final_text, reviewer=reviewer, reason=reason, decided_at=now,
+                edit_distance=distance)).rowcount == 1
+            if won:
+                conn.execute(insert(review_events).values(review_id=review_id, at=now, from_status="pending",
+                                                          to_status=decision, reviewer=reviewer, reason=reason))
+        if not won:
+            self.expire_reviews(now)
+            current = self.get_review(review_id)
+            assert current is not None
+            raise AlreadyDecided(review_id, current.status, current.reviewer)
+        return self.get_review(review_id)  # type: ignore[return-value]
+
+    def expire_reviews(self, now: datetime | None = None) -> int:
+        """Mark pending items past ``expires_at`` as expired; returns how many moved."""
+        now = now or utcnow()
+        due = (reviews.c.status == "pending") & (reviews.c.expires_at <= now)
+        with self._tx() as conn:  # the usual answer is "none": find out without taking the write lock
+            if conn.execute(select(reviews.c.id).where(due).limit(1)).first() is None:
+                return 0
+        with self._tx(write=True) as conn:
+            moved = conn.execute(update(reviews).where(due).values(status="expired", decided_at=now)
+                                 .returning(reviews.c.id)).scalars().all()
+            if moved:
+                conn.execute(insert(review_events), [
+                    {"review_id": i, "at": now, "from_status": "pending", "to_status": "expired",
+                     "reviewer": None, "reason": "not decided in time"} for i in moved])
+        return len(moved)
+
+    # -- feedback ------------------------------------------------------------
+
+    def record_feedback(self, request_id: str, *, rating: int | None = None, final_text: str | None = None,
+                        comment: str | None = None, user: str | None = None,
+                        resolved: bool | None = None) -> FeedbackRecord:
+        """Keep what the user thought and sent; a second call updates the fields it gives, history is kept.
+
+        With ``final_text`` the draft is compared with what was really sent. Raises
+        ``UnknownRequest`` when guard never gave an answer with this id.
+        """
+        if rating not in (None, 1, -1):
+            raise ValueError(f"rating must be +1 or -1, not {rating!r}")
+        now = utcnow()
+        with self._tx(write=True) as conn:
+            draft = self._draft(conn, request_id)
+            given: dict[str, Any] = {"rating": rating, "final_text": final_text, "resolved": resolved,
+                                     "comment": comment, "user": user, "edit_distance": None, "edited": None}
+            if final_text is not None and draft is not None:
+                given["edit_distance"] = edit_distance(draft, final_text)
+                given["edited"] = is_edited(draft, final_text)
+            stmt = self._upsert(feedback).values(request_id=request_id, created_at=now, updated_at=now, **given)
+            stmt = stmt.on_conflict_do_update(index_elements=[feedback.c.request_id], set_={
+                "updated_at": stmt.excluded.updated_at,
+                **{f: func.coalesce(stmt.excluded[f], feedback.c[f]) for f in _FEEDBACK_FIELDS}})
+            conn.execute(stmt)
+            conn.execute(insert(feedback_events).values(request_id=request_id, at=now, **given))
+            row = conn.execute(select(feedback).where(feedback.c.request_id == request_id)).mappings().one()
+        return FeedbackRecord.model_validate(dict(row))
+
+    def feedback_between(self, since: datetime, until: datetime) -> list[FeedbackRecord]:
+        """Feedback on the answers given in the window (by the request's time, or the feedback's without one)."""
+        answered = func.coalesce(requests.c.created_at, feedback.c.created_at)
+        joined = feedback.outerjoin(requests, requests.c.request_id == feedback.c.request_id)
+        query = select(feedback).select_from(joined).where(answered >= since, answered < until).order_by(answered)
+        with self._tx() as conn:
+            return [FeedbackRecord.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
+    def feedback_events(self, request_id: str) -> list[dict[str, Any]]:
+        """Every feedback call on one request, oldest first."""
+        query = select(feedback_events).where(feedback_events.c.request_id == request_id).order_by(feedback_events.c.id)
+        with self._tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    @staticmethod
+    def _draft(conn: Connection, request_id: str) -> str | None:
+        """The answer the model gave, from its record or, with telemetry off, its review item."""
+        record = conn.execute(select(requests.c.answer).where(requests.c.request_id == request_id)).first()
+        if record is not None:
+            return record.answer
+        review = conn.execute(select(reviews.c.draft).where(reviews.c.request_id == request_id).limit(1)).first()
+        if review is not None:
+            return review.draft
+        raise UnknownRequest(f"no answer with request id {request_id!r} was recorded")
+
+    # -- housekeeping --------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raises ``StoreUnavailable`` when the database cannot be reached."""
+        with self._tx() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _check_decision(decision: str, final_text: str | None) -> None:
+    if decision not in ("approved", "edited", "rejected"):
+        raise ValueError(f"decision must be 'approved', 'edited' or 'rejected', not {decision!r}")
+    if decision == "edited" and not final_text:
+        raise ValueError("an edited decision needs the corrected final_text")
+    if decision != "edited" and final_text is not None:
+        raise ValueError(f"final_text goes with 'edited', not {decision!r}")
+
+
+def _review(row: RowMapping | None) -> ReviewItem | None:
+    return None if row is None else ReviewItem.model_validate(dict(row))

@@ -1,0 +1,114 @@
+"""Ship a trained support model: fp16 weights into the package, thresholds and calibration chosen on ``select``.
+
+    python -m guard.verify.export --run /path/to/train-run --data ../shared/data [--step N]
+
+Takes the checkpoint ``best.json`` names (the best mean ``select`` AUROC), stores it as fp16
+safetensors in ``guard/verify/models/support-minilm/``, scores the ``select`` half of the
+held-out split with it exactly as guard does (contradicted specifics capped), and writes
+
+- ``support.json`` beside the weights: the threshold per risk level (``guard.verify.thresholds``),
+  what the model reads, and provenance;
+- the support slope and intercept of ``guard/verify/params/confidence.json`` (Platt scaling,
+  files weighted equally); the other signals keep their documented priors.
+
+The ``report`` half is left for ``benchmarks/verify_heldout.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from guard.verify import contradictions
+from guard.verify.splits import SELECT, load_rows
+from guard.verify.support_model import PARAMS_FILE, SupportModelVerifier, model_dir
+from guard.verify.thresholds import choose, file_weights
+from guard.verify.train import held_out_rows
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+def export_weights(checkpoint: Path, target: Path) -> None:
+    """The checkpoint's weights in fp16 (half the size; the verifier computes in fp32) and its tokenizer."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    if target.exists():
+        shutil.rmtree(target)
+    model.half().save_pretrained(target, safe_serialization=True)
+    for name in TOKENIZER_FILES:
+        if (checkpoint / name).exists():
+            shutil.copy(checkpoint / name, target / name)
+
+
+def scored(verifier: SupportModelVerifier, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Capped support scores of rows (the whole response as one claim), labels, files."""
+    raw = verifier.predict([(r.response, list(r.sources)) for r in rows], [r.question for r in rows])
+    capped = [contradictions.cap(p, contradictions.find(r.response, list(r.sources))) for p, r in zip(raw, rows)]
+    return np.array(capped), np.array([r.faithful for r in rows]), np.array([r.file for r in rows])
+
+
+def platt(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    from guard.verify.calibration import logit
+
+    model = LogisticRegression(C=1e4).fit(logit(scores).reshape(-1, 1), faithful, sample_weight=weights)
+    return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}
+
+
+def fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, required=True, help="the --out folder of guard.verify.train")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--step", type=int, help="export this checkpoint instead of the best one")
+    parser.add_argument("--target", type=Path, default=None, help="default: the package's models/support-minilm")
+    args = parser.parse_args(argv)
+
+    train_args = json.loads((args.run / "args.json").read_text())
+    best = json.loads((args.run / "best.json").read_text())
+    step = args.step or best["step"]
+    target = args.target or model_dir()
+    export_weights(args.run / "checkpoints" / f"step-{step}", target)
+    (target / PARAMS_FILE).write_text(json.dumps({"max_length": train_args["max_length"],
+                                                  "thresholds": {"medium": {"threshold": 0.5}}}))
+
+    rows = held_out_rows(load_rows(args.data), train_args["seed"])[SELECT]
+    select = [r for file_rows in rows.values() for r in file_rows]
+    verifier = SupportModelVerifier(target)
+    scores, faithful, files = scored(verifier, select)
+    thresholds = choose(scores, faithful, files)
+    calibration = platt(scores, faithful, file_weights(files))
+    data_files = sorted(args.data.glob("*.jsonl")) + sorted((args.data / "train").glob("*.jsonl"))
+    params = {
+        "max_length": train_args["max_length"],
+        "thresholds": thresholds,
+        "chosen_on": {"split": "select", "rows": {f: int((files == f).sum()) for f in sorted(set(files.tolist()))}},
+        "provenance": {"command": "python -m guard.verify.train " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in train_args.items() if v not in (None, 0) and k != "out"),
+            "checkpoint_step": step, "select_auroc_mean": best.get("score") if step == best["step"] else None,
+            "data": {f"{p.parent.name}/{p.name}": fingerprint(p) for p in data_files}},
+    }
+    (target / PARAMS_FILE).write_text(json.dumps(params, indent=2))
+    confidence_file = Path(__file__).parent / "params" / "confidence.json"
+    confidence = json.loads(confidence_file.read_text())
+    confidence["intercept"] = calibration["intercept"]
+    confidence["signals"]["support"] = {
+        "slope": calibration["slope"], "fitted": True,
+        "why": "Platt scaling of the support model's capped scores on the held-out select split, files weighted equally"}
+    confidence["provenance"] = {"command": "python -m guard.verify.export", "data": params["provenance"]["data"]}
+    confidence_file.write_text(json.dumps(confidence, indent=2))
+    print(json.dumps({"thresholds": thresholds, "calibration": calibration}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

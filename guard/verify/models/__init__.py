@@ -1,0 +1,1 @@
+"""The support model shipped with guard (weights and chosen thresholds); data only."""

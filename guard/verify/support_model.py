@@ -1,0 +1,126 @@
+"""The default verifier: a MiniLM cross-encoder fine-tuned for support, shipped inside the package.
+
+Trained by ``python -m guard.verify.train`` on the shared labelled pairs (weights in
+``guard/verify/models/support-minilm/``, fp16). Before the cross-encoder reads a pair, the
+source sentences that share the most words with the claim are chosen until the pair fits the
+model (``guard.verify.evidence``, the same cut as in training); sentence lengths are cached
+by content, so a source seen again costs nothing.
+
+``support.json`` beside the weights holds the decision threshold chosen per risk level on
+held-out development data, and how it was chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from guard.verify.base import SupportScores, SupportVerifier
+from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
+
+PARAMS_FILE = "support.json"
+
+
+def model_dir() -> Path:
+    return Path(str(resources.files("guard.verify") / "models" / "support-minilm"))
+
+
+class _TokenCounts:
+    """Sentence -> word-piece count, bounded, thread-safe, keyed by a hash of the text: sources come back often."""
+
+    def __init__(self, size: int = 100_000):
+        self._items: OrderedDict[bytes, int] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get_many(self, texts: list[str], compute: Callable[[list[str]], list[int]]) -> list[int]:
+        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        with self._lock:
+            found = {k: self._items[k] for k in keys if k in self._items}
+        missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts) if k not in found))
+        if missing:
+            fresh = dict(zip((k for k, _ in missing), compute([t for _, t in missing])))
+            found.update(fresh)
+            with self._lock:
+                self._items.update(fresh)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return [found[k] for k in keys]
+
+
+class SupportModelVerifier(SupportVerifier):
+    """Scores (evidence, claim) pairs with the shipped cross-encoder; reads the question when there is one."""
+
+    name = "support_model"
+    uses_question = True
+
+    def __init__(self, folder: str | Path | None = None, batch_size: int = 32):
+        self.folder = Path(folder) if folder else model_dir()
+        try:
+            self.params = json.loads((self.folder / PARAMS_FILE).read_text())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"support model not found at {self.folder}; run python -m guard.verify.train") from None
+        self.max_length = int(self.params["max_length"])
+        self.thresholds: dict[str, float] = {k: float(v["threshold"]) for k, v in self.params["thresholds"].items()}
+        self.batch_size = batch_size
+        self._tokens = _TokenCounts()
+        self._load_lock = threading.Lock()
+        self._model = None
+
+    @property
+    def model(self):  # noqa: ANN201 - sentence_transformers.CrossEncoder, imported lazily
+        """Loaded once, on first use, whichever thread gets there first."""
+        with self._load_lock:
+            if self._model is None:
+                import torch
+                from sentence_transformers import CrossEncoder
+
+                # Stored fp16 to stay small; CPUs compute fp32 faster.
+                self._model = CrossEncoder(str(self.folder), device="cpu", max_length=self.max_length,
+                                           local_files_only=True, model_kwargs={"dtype": torch.float32})
+            return self._model
+
+    def load(self) -> None:
+        """Load the model now (it otherwise loads on first use), e.g. at process start, off the event loop."""
+        _ = self.model
+
+    def pairs(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[tuple[str, str]]:
+        """(evidence, claim) texts as the model reads them, cut to fit; one question (or None) per pair."""
+        claims = [claim_text(claim, question) for (claim, _), question in zip(pairs, questions, strict=True)]
+        sentence_sets = [evidence_sentences(evidence) for _, evidence in pairs]
+        counts = self._tokens.get_many([s for ss in sentence_sets for s in ss], self._count)
+        claim_tokens = self._count(claims)
+        built, start = [], 0
+        for claim, sentences, n_claim in zip(claims, sentence_sets, claim_tokens):
+            tokens = counts[start:start + len(sentences)]
+            start += len(sentences)
+            budget = max(MIN_EVIDENCE_BUDGET, self.max_length - SPECIAL_TOKENS - n_claim)
+            keep = select_sentences(claim, sentences, tokens, budget)
+            built.append((" ".join(sentences[k] for k in keep), claim))
+        return built
+
+    def _count(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def probabilities(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> list[float]:
+        """Synchronous scoring, for batch jobs that are not in an event loop."""
+        return self.predict(pairs, [question] * len(pairs))
+
+    def predict(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[float]:
+        """Scores of pairs that each come with their own question (labelled rows in benchmarks)."""
+        inputs = self.pairs(pairs, questions)
+        scores = self.model.predict(inputs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
+        return [float(s) for s in np.asarray(scores, dtype=np.float64).reshape(-1)]
+
+    async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
+        return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))

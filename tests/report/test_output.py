@@ -1,0 +1,72 @@
+"""What leaves the report: the JSON object, the self-contained HTML page, the terminal text."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from rich.console import Console
+
+from guard.config import GuardConfig
+from guard.report import compute_report, render_html, render_html_fragment, render_terminal
+from tests.report.records import SINCE, UNTIL, feedback, request, review
+
+
+def sample_report():
+    records = [request(i, ("high", "medium", "low")[i % 3], unsupported=[{"text": "x"}] if i % 10 == 0 else [])
+               for i in range(60)]
+    fb = [feedback(i, rating=1 if i % 4 else -1, final_text="sent", edited=i % 3 == 2, edit_distance=0.2 * (i % 3 == 2))
+          for i in range(0, 60, 2)]
+    return compute_report(records, fb, [review(5, "rejected")], since=SINCE, until=UNTIL, config=GuardConfig())
+
+
+def test_json_object_has_the_documented_keys():
+    data = json.loads(json.dumps(sample_report().model_dump(mode="json")))
+    for key in ("window", "requests", "edit_rate", "thumbs_up_ratio", "hallucination_rate", "latency_ms", "cost_usd",
+                "by_tier", "health", "drift", "summary"):
+        assert key in data
+    assert set(data["latency_ms"]) == {"p50", "p95"}
+    assert set(data["by_tier"]) == {"high", "medium", "low"}
+    assert set(data["health"].values()) <= {"PASS", "WARN", "FAIL", "NO DATA"}
+    assert data["requests"] == 60
+
+
+def test_html_page_is_self_contained_with_its_four_charts():
+    page = render_html(sample_report())
+    assert not re.search(r"https?://", page)
+    assert "<script" not in page and "src=" not in page
+    assert page.count("<svg") == 4
+    for title in ("Answers per day by confidence tier", "Latency per day (p50 and p95)", "Edit rate by tier",
+                  "Cost per day (USD)"):
+        assert title in page
+
+
+def test_html_states_status_in_words_beside_the_colours():
+    page = render_html(sample_report())
+    assert "✓ PASS" in page or "✗ FAIL" in page
+    assert "Health check" in page and "Actions" in page and "Drift: " in page
+
+
+def test_fragment_is_the_page_body_without_the_shell():
+    report = sample_report()
+    fragment = render_html_fragment(report)
+    assert "<html" not in fragment and fragment.startswith("<section")
+    assert fragment in render_html(report)
+
+
+def test_terminal_report_shows_the_summary_and_every_metric():
+    out = io.StringIO()
+    render_terminal(sample_report(), Console(file=out, width=200, color_system=None))
+    text = out.getvalue()
+    assert "of" in text and "on target" in text
+    for label in ("Hallucination rate", "Latency p95", "Thumbs-up ratio", "Edit rate", "Deflection", "Drift"):
+        assert label in text
+
+
+def test_an_empty_window_renders_and_reports_no_data_rather_than_zeros():
+    report = compute_report([], [], [], since=SINCE, until=UNTIL, config=GuardConfig())
+    assert report.requests == 0 and report.latency_ms.p95 is None and report.cost_usd is None
+    assert set(report.health.values()) == {"NO DATA"}
+    assert report.summary.status == "No data yet for any target"
+    assert "no data" in render_html(report)

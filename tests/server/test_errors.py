@@ -1,0 +1,120 @@
+"""Every error in the OpenAI shape, with the status that makes the SDK raise the matching exception."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.server.conftest import MODEL
+from tests.support.fake_upstream import Reply
+
+QUESTION = [{"role": "user", "content": "hi"}]
+
+
+def _error(response: httpx.Response) -> dict:
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]
+
+
+def test_malformed_json_is_a_400_in_openai_shape(proxy):
+    response = httpx.post(proxy.url + "/v1/chat/completions", content=b'{"model": ', 
+                          headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+    assert _error(response)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"model": MODEL, "messages": []}, "messages"),
+    ({"model": MODEL, "messages": "hi"}, "messages"),
+    ({"model": MODEL, "messages": [{"role": "wizard", "content": "hi"}]}, "messages.0.role"),
+    ({"model": MODEL, "messages": QUESTION, "temperature": "hot"}, "temperature"),
+    ({"model": MODEL, "messages": QUESTION, "n": 0}, "n"),
+    ({"model": "no-such-model", "messages": QUESTION}, "model"),
+    ({"model": MODEL, "messages": QUESTION, "guard": {"mood": "happy"}}, "guard.mood"),
+    ({"model": MODEL, "messages": QUESTION, "guard": {"risk": "high"}}, "guard.risk"),
+])
+def test_invalid_requests_raise_bad_request_naming_the_field(proxy, body, param):
+    body = dict(body)
+    extra = {"guard": body.pop("guard")} if "guard" in body else None
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.client().chat.completions.create(**body, extra_body=extra)
+
+    assert caught.value.status_code == 400
+    assert caught.value.body["param"] == param
+
+
+def test_a_body_over_the_limit_is_refused_while_reading_with_413(start_proxy):
+    proxy = start_proxy(server={"max_body_bytes": 2048})
+    big = {"model": MODEL, "messages": [{"role": "user", "content": "x" * 10_000}]}
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        proxy.client().chat.completions.create(**big)
+    assert caught.value.status_code == 413
+
+    def chunks():  # no content-length: the limit must stop the read itself
+        yield b'{"model": "' + MODEL.encode() + b'", "messages": [{"role": "user", "content": "'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"}]}'
+
+    response = httpx.post(proxy.url + "/v1/chat/completions", content=chunks())
+    assert response.status_code == 413 and _error(response)["code"] == "request_too_large"
+
+
+def test_upstream_rate_limit_passes_through_with_retry_after(proxy, upstream):
+    upstream.script["fake-model"] = [Reply(status=429, error_message="slow down", headers={"retry-after": "7"})]
+
+    with pytest.raises(openai.RateLimitError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert caught.value.response.headers["retry-after"] == "7"
+    assert "slow down" in caught.value.message
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_upstream_server_errors_pass_through_as_server_errors(proxy, upstream, status):
+    upstream.script["fake-model"] = [Reply(status=status)]
+
+    with pytest.raises(openai.InternalServerError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert caught.value.status_code == status
+
+
+def test_upstream_bad_request_is_the_clients_bad_request(proxy, upstream):
+    upstream.script["fake-model"] = [Reply(status=400, error_message="context too long")]
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert "context too long" in caught.value.message
+
+
+def test_upstream_timeout_is_a_504(start_proxy, upstream):
+    proxy = start_proxy(models={"timeout_s": 0.3})
+    upstream.script["fake-model"] = [Reply(stream_pieces=["late"], chunk_delay_s=2.0)]
+
+    with pytest.raises(openai.InternalServerError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION, stream=True)
+
+    assert caught.value.status_code == 504
+    assert caught.value.body["code"] == "upstream_timeout"
+
+
+def test_unknown_route_is_a_404_in_openai_shape(proxy):
+    with pytest.raises(openai.NotFoundError):
+        proxy.client().get("/nowhere", cast_to=object)
+
+
+def test_unreachable_upstream_is_a_502(start_proxy, upstream, monkeypatch):
+    proxy = start_proxy()
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
+
+    with pytest.raises(openai.InternalServerError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert caught.value.status_code == 502

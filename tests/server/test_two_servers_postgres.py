@@ -1,0 +1,112 @@
+"""Two ``guard serve`` processes on one PostgreSQL share the review queue: queued through one, decided through the other."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.server.conftest import ADMIN_KEY, APP_KEY, MODEL
+from tests.support.fake_upstream import Reply
+
+POSTGRES_URL = os.environ.get("GUARD_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears GUARD_*
+GUARD_CLI = Path(sys.executable).parent / "guard"
+
+
+@pytest.fixture
+def postgres_schema():
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("GUARD_TEST_POSTGRES_URL is not set: CI must run this test against PostgreSQL")
+        pytest.skip("GUARD_TEST_POSTGRES_URL is not set (.ci/run sets it up)")
+    from sqlalchemy import create_engine, text
+
+    from guard.store.engine import database_url
+
+    schema = "guard_serve_" + uuid.uuid4().hex[:10]
+    admin = create_engine(database_url(POSTGRES_URL))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(config: Path, upstream_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "OPENAI_BASE_URL": upstream_url, "OPENAI_API_BASE": upstream_url,
+           "OPENAI_API_KEY": "sk-test", "GUARD_SERVER__API_KEYS": APP_KEY, "GUARD_SERVER__ADMIN_KEYS": ADMIN_KEY}
+    process = subprocess.Popen([str(GUARD_CLI), "serve", "--config", str(config), "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"guard serve exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"guard serve did not start: {log.read_text()[-2000:]}")
+
+
+def test_a_review_queued_through_one_server_is_decided_through_the_other(postgres_schema, upstream, tmp_path):
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        f"models: {{default: {MODEL}, max_attempts: 1}}\n"
+        f"telemetry: {{database: '{postgres_schema}'}}\n"
+        "grounding: {enabled: false}\nsupport: {enabled: false}\ncitations: {enabled: false}\n"
+        "consistency: {enabled: false}\nreview: {enabled: true, policy: block, tiers: [low]}\n")
+    upstream.script["fake-model"] = [Reply(text="A draft only a person may release.")]
+    logs = [tmp_path / f"serve{i}.log" for i in range(2)]
+    servers = [_start(config, upstream.base_url, log) for log in logs]  # both start at once: imports are slow
+    try:
+        for (process, url), log in zip(servers, logs):
+            _wait_ready(process, url, log)
+        (_, first), (_, second) = servers
+        reply = openai.OpenAI(base_url=first + "/v1", api_key=APP_KEY, max_retries=0).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "May I?"}])
+        review_id = reply.model_extra["guard"]["review"]["id"]
+        admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+
+        listed = httpx.get(second + "/v1/reviews", headers=admin).json()["data"]
+        assert [item["id"] for item in listed] == [review_id]
+        decided = httpx.post(second + f"/v1/reviews/{review_id}/approve", headers=admin, json={"reviewer": "ana"})
+        assert decided.json()["status"] == "approved"
+
+        again = httpx.post(first + f"/v1/reviews/{review_id}/reject", headers=admin, json={"reviewer": "ben"})
+        assert again.status_code == 409
+        answer = httpx.get(first + f"/v1/requests/{reply.model_extra['guard']['request_id']}",
+                           headers={"authorization": f"Bearer {APP_KEY}"}).json()["answer"]
+        assert answer == "A draft only a person may release."
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGTERM)
+        for (process, _), log in zip(servers, logs):
+            try:
+                process.wait(30)  # uvicorn re-raises SIGTERM after its graceful shutdown: the status is -15
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+            assert "Application shutdown complete" in log.read_text()  # the lifespan flushed the records
