@@ -133,18 +133,26 @@ review_events = Table(
     Index("ix_review_events_review_id", "review_id"),
 )
 
+
+def _feedback_fields() -> list[Column[Any]]:
+    """What one piece of feedback says: the current row and each history event carry the same fields."""
+    return [
+        Column("rating", Integer),
+        Column("final_text", Text),
+        Column("edit_distance", Float),
+        Column("edited", Boolean),
+        Column("resolved", Boolean),
+        Column("comment", Text),
+        Column("user", String(200)),
+    ]
+
+
 feedback = Table(
     "feedback", metadata,
     _id("request_id", primary_key=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    Column("rating", Integer),
-    Column("final_text", Text),
-    Column("edit_distance", Float),
-    Column("edited", Boolean),
-    Column("resolved", Boolean),
-    Column("comment", Text),
-    Column("user", String(200)),
+    *_feedback_fields(),
 )
 
 feedback_events = Table(
@@ -152,12 +160,6 @@ feedback_events = Table(
     Column("id", EventId, primary_key=True, autoincrement=True),
     _id("request_id", ForeignKey("feedback.request_id"), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
-    Column("rating", Integer),
-    Column("final_text", Text),
-    Column("edit_distance", Float),
-    Column("edited", Boolean),
-    Column("resolved", Boolean),
-    Column("comment", Text),
-    Column("user", String(200)),
+    *_feedback_fields(),
     Index("ix_feedback_events_request_id", "request_id"),
 )
