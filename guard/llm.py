@@ -73,11 +73,6 @@ def cost_of(response: Any, model: str) -> float | None:
         return None
 
 
-def cost_from_tokens(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """Price from token counts (streams), or None when the model's price is unknown."""
-    return token_cost(model, prompt_tokens, completion_tokens)
-
-
 class ModelClient:
     """Calls models with the retry, timeout and fallback policy of ``ModelsConfig``."""
 

@@ -16,7 +16,8 @@ from guard.errors import StoreUnavailable, UnknownRequest
 from guard.layers import default_layers
 from guard.layers.base import Layer, Phase, Skip
 from guard.layers.token_confidence import keep_logprobs, request_logprobs
-from guard.llm import Completion, ModelClient, cost_from_tokens, supports_logprobs
+from guard.llm import Completion, ModelClient, supports_logprobs
+from guard.openai_direct import token_cost
 from guard.logs import get_logger
 from guard.messages import is_tool_call_only, last_user_text
 from guard.metadata import GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
@@ -260,7 +261,7 @@ class Guard:
         state.tool_calls_only = calls_tools and not state.answer.strip()
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0
-            state.usage.add(p, c, cost_from_tokens(name, p, c))
+            state.usage.add(p, c, token_cost(name, p, c))
         if state.tool_calls_only:
             if extras is not None:
                 extras.cancel()
