@@ -22,6 +22,7 @@ from guard.adapters.server.auth import check_bind
 from guard.config import GuardConfig, load_config
 from guard.errors import ConfigError
 from guard.logs import configure_logging
+from guard.threads import single_threaded_blas
 
 
 def serve(
@@ -44,6 +45,7 @@ def serve(
         typer.echo(f"guard serve: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.logging)
+    single_threaded_blas()  # the server owns its process; a library host keeps its own BLAS settings
     litellm.suppress_debug_info = True  # litellm's help banners would land between guard's JSON log lines
     run(settings)
 

@@ -66,10 +66,14 @@ class _Completions:
             yield item
 
     def close(self) -> None:
-        """Stop the private loop; tasks left on it (litellm's logging worker) are cancelled, not abandoned."""
+        """Stop the private loop; tasks left on it (litellm's logging worker) are cancelled, not abandoned.
+
+        Then, as ``asyncio.run`` does, async generators are finalised: the upstream connections close there.
+        """
         if self._loop.is_closed():
             return
         asyncio.run_coroutine_threadsafe(_cancel_pending_tasks(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()

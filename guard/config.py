@@ -265,6 +265,20 @@ class ServerConfig(_Section):
     graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
     console_secret: SecretStr | None = Field(None, description="Signs review console sessions; set it (from "
                                              "GUARD_SERVER__CONSOLE_SECRET) when several workers serve the console.")
+    console_failed_logins: str = Field("10 per 15 minutes", description="Failed console logins allowed per client "
+                                       "address (a `limits` rate, e.g. '5 per minute'); more get 429 until the "
+                                       "window moves on.")
+
+    @field_validator("console_failed_logins")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate like '10 per 15 minutes'") from None
+        return value
 
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod

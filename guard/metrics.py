@@ -9,6 +9,8 @@ Times are exported in seconds, as Prometheus conventions ask.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -42,30 +44,34 @@ class GuardMetrics:
         self._review_depth = Gauge("guard_review_queue_depth", "Review items waiting for a person.", registry=r)
         self._store_failures = Counter("guard_store_write_failures", "Records the store could not write.",
                                        ["reason"], registry=r)
+        # metric.labels(...) validates and locks on every call (~5 µs, five times per answer); its child for
+        # given label values never changes, so each is looked up once. Per instance: no registry is shared.
+        self._series = lru_cache(maxsize=4096)(lambda metric, *values: metric.labels(*values))
 
     def observe(self, record: RequestRecord) -> None:
         """Count one finished request; cheap enough to call on every answer."""
         model = record.model_served or record.model_requested or "unknown"
         tier = record.tier or "none"
-        self._requests.labels(model, tier, record.error_class or "").inc()
+        series = self._series
+        series(self._requests, model, tier, record.error_class or "").inc()
         if record.error_class:
-            self._errors.labels(record.error_class).inc()
+            series(self._errors, record.error_class).inc()
         if record.tier:
-            self._tiers.labels(record.tier).inc()
+            series(self._tiers, record.tier).inc()
         if record.latency_total_ms is not None:
-            self._latency.labels(model).observe(record.latency_total_ms / 1000)
+            series(self._latency, model).observe(record.latency_total_ms / 1000)
         if record.latency_guard_ms is not None:
             self._overhead.observe(max(record.latency_guard_ms, 0.0) / 1000)
         if record.ttft_ms is not None:
-            self._ttft.labels(model).observe(record.ttft_ms / 1000)
+            series(self._ttft, model).observe(record.ttft_ms / 1000)
         if record.prompt_tokens:
-            self._tokens.labels(model, "input").inc(record.prompt_tokens)
+            series(self._tokens, model, "input").inc(record.prompt_tokens)
         if record.completion_tokens:
-            self._tokens.labels(model, "output").inc(record.completion_tokens)
+            series(self._tokens, model, "output").inc(record.completion_tokens)
         for kind, usd in (("answer", record.cost_usd), ("samples", record.samples_cost_usd),
                           ("verification", record.verification_cost_usd)):
             if usd:
-                self._cost.labels(model, kind).inc(usd)
+                series(self._cost, model, kind).inc(usd)
 
     def store_write_failed(self, n: int = 1, reason: str = "") -> None:
         """Count records the store failed to write; ``reason`` should be a short fixed word (it is a label)."""

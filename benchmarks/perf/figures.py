@@ -249,6 +249,8 @@ def guard_compute(bench: Bench) -> dict[str, Any]:
     return {"guard_compute_p50_ms": single["guard"]["p50_ms"], "layers_not_ok": not_ok,
             "layer_p50_ms": single["layer_p50_ms"], "guard_compute_p99_ms": single["guard"]["p99_ms"],
             "guard_compute_n": single["guard"]["n"], "layers": single["layers"],
+            # the worker's CPU (all its threads: model, verification, HTTP) per answer, warm-up included
+            "server_cpu_ms_per_answer": round(1000 * single["server_cpu_s"] / max(1, single["completed"]), 1),
             "answer_words": round(sum(len(a.split()) for a in answers) / count, 1),
             "rss_idle_mb": idle, "rss_load_mb": max(single["rss_peak_mb"], busy["rss_peak_mb"]),
             "busy_rps": busy["rps"], "non_200": _non_200([single, busy]), "load": _span(load)}

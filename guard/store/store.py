@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from guard.editing import edit_distance, is_edited
 from guard.errors import AlreadyDecided, ReviewNotFound, StoreUnavailable, UnknownRequest
-from guard.store.engine import WRITE, create_store_engine, migrate
+from guard.store.engine import RECORDS, WRITE, create_store_engine, migrate
 from guard.store.models import Decision, FeedbackRecord, RequestRecord, ReviewItem
 from guard.store.schema import feedback, feedback_events, requests, review_events, reviews
 
@@ -47,11 +47,13 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._writing = engine.execution_options(**WRITE)
+        self._recording = engine.execution_options(**RECORDS)
         self._upsert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._write_requests = _requests_upsert(self._upsert)
 
     @contextmanager
-    def _tx(self, *, write: bool = False) -> Iterator[Connection]:
-        engine = self._writing if write else self.engine
+    def _tx(self, *, write: bool = False, records: bool = False) -> Iterator[Connection]:
+        engine = self._recording if records else self._writing if write else self.engine
         try:
             with engine.begin() as connection:
                 yield connection
@@ -67,12 +69,8 @@ class Store:
             return
         latest = {r.request_id: r for r in rows}  # one statement may not touch a row twice
         values = [{**r.model_dump(mode="json"), "created_at": r.created_at} for r in latest.values()]
-        stmt = self._upsert(requests)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[requests.c.request_id],
-            set_={c.name: stmt.excluded[c.name] for c in requests.c if c.name != "request_id"})
-        with self._tx(write=True) as conn:
-            conn.execute(stmt, values)
+        with self._tx(records=True) as conn:
+            conn.execute(self._write_requests, values)
 
     def get_request(self, request_id: str) -> RequestRecord | None:
         with self._tx() as conn:
@@ -248,6 +246,18 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _requests_upsert(upsert: Any) -> Any:
+    """INSERT ... ON CONFLICT (request_id) DO UPDATE of every other column, built once per store.
+
+    Built per batch it cost more than the rows: each build makes a proxy column per
+    ``excluded`` field and a new cache key for SQLAlchemy to compute.
+    """
+    stmt = upsert(requests)
+    return stmt.on_conflict_do_update(
+        index_elements=[requests.c.request_id],
+        set_={c.name: stmt.excluded[c.name] for c in requests.c if c.name != "request_id"})
 
 
 def _check_decision(decision: str, final_text: str | None) -> None:

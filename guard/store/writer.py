@@ -58,7 +58,8 @@ class RecordWriter:
                 reason = "closed" if self._closing else "queue_full"
             else:
                 self._pending.append(record)
-                self._cond.notify_all()
+                if len(self._pending) == 1 or len(self._pending) >= self._batch_size:
+                    self._cond.notify_all()  # the writer waits for a first record or a full batch, not each one
                 return True
         self._on_failure(1, reason)
         log.error("record_dropped", request_id=record.request_id, reason=reason, queue_size=self._queue_size)

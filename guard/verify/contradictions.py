@@ -24,7 +24,6 @@ from functools import lru_cache
 from guard.verify.text import (
     NEGATIONS,
     STOPWORDS,
-    content_stems,
     names,
     number_found,
     numbers,
@@ -248,8 +247,9 @@ def _specifics(text: str) -> _Specifics:
     quantity = frozenset((u, _value(m.group("a"))) for m in _QUANTITY.finditer(text)
                          if (u := _unit(m.group("unit"))) is not None)
     identifiers = frozenset(m.group(0).upper() for m in _IDENTIFIER.finditer(text) if _is_identifier(m.group(0)))
-    stems = frozenset(stem(w) for w in words(text))
-    content = frozenset(w for w in content_stems(text) if not any(ch.isdigit() for ch in w))
+    tokens = words(text)
+    stems = frozenset(stem(w) for w in tokens)
+    content = frozenset(s for s in (stem(w) for w in tokens if w.lower() not in STOPWORDS) if not any(map(str.isdigit, s)))
     return _Specifics(money=money, percent=percent, quantity=quantity, numbers=frozenset(numbers(text)),
                       months=frozenset(_month(m.group(1)) for m in _MONTH.finditer(text)), identifiers=identifiers,
                       words=stems, content=content - {stem(w) for w in NEGATIONS}, negated=_negated_stems(text))

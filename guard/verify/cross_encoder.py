@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
+from guard.threads import model_forward
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.features import windows
 from guard.verify.text import split_sentences
@@ -55,8 +56,9 @@ class CrossEncoderVerifier(SupportVerifier):
             for start, end in windows(sentences, WINDOW_WORDS):
                 inputs.append((" ".join(sentences[start:end]), claim))
                 owners.append(i)
-        raw = np.asarray(self.model.predict(inputs, batch_size=self.batch_size, show_progress_bar=False,
-                                            convert_to_numpy=True), dtype=np.float64)
+        with model_forward():
+            raw = np.asarray(self.model.predict(inputs, batch_size=self.batch_size, show_progress_bar=False,
+                                                convert_to_numpy=True), dtype=np.float64)
         per_window = self._to_probability(raw)
         best = np.zeros(len(pairs))
         np.maximum.at(best, np.asarray(owners), per_window)

@@ -20,15 +20,17 @@ _SPECIAL_TOKENS = {"[CLS]", "[SEP]", "<s>", "</s>", "[PAD]"}
 
 @dataclass(frozen=True)
 class Encoding:
-    """One text: its unit sentence vector and its unit token vectors, with which tokens carry content.
+    """One text: its unit sentence vector and the unit vectors of the tokens that carry its content.
 
-    ``pooled`` and ``n_pooled`` (the raw mean of the token vectors and how many there were) let runs of
-    sentences be pooled into a window vector without encoding the window again.
+    ``tokens`` holds only what features compare (stopwords and punctuation dropped: less to keep in
+    the cache, nothing to filter per comparison); a text with no content token ("Yes.") keeps all its
+    tokens, one with no token at all its sentence vector. ``pooled`` and ``n_pooled`` (the raw mean of
+    the token vectors and how many there were) let runs of sentences be pooled into a window vector
+    without encoding the window again.
     """
 
     sentence: np.ndarray  # (dim,)
-    tokens: np.ndarray  # (n_tokens, dim), special tokens dropped
-    content: np.ndarray  # (n_tokens,) bool: not a stopword, not punctuation
+    tokens: np.ndarray  # (n, dim)
     pooled: np.ndarray  # (dim,)
     n_pooled: int
 
@@ -59,13 +61,14 @@ class TextEncoder:
 
 
 def _encoding(tokens: list[str], vectors: np.ndarray) -> Encoding:
-    sentence = vectors.mean(axis=0)
+    mean = vectors.mean(axis=0)
+    sentence = unit(mean)
     keep = [i for i, tok in enumerate(tokens) if tok not in _SPECIAL_TOKENS]
     kept = vectors[keep]
-    kept = kept / np.maximum(np.linalg.norm(kept, axis=1, keepdims=True), 1e-9)
+    kept = (kept / np.maximum(np.linalg.norm(kept, axis=1, keepdims=True), 1e-9)).astype(np.float32)
     content = np.array([_is_content(tokens[i]) for i in keep], dtype=bool)
-    return Encoding(sentence=unit(sentence), tokens=kept.astype(np.float32), content=content, pooled=sentence,
-                    n_pooled=len(tokens))
+    compared = kept[content] if content.any() else kept if len(kept) else sentence[None, :]
+    return Encoding(sentence=sentence, tokens=compared, pooled=mean, n_pooled=len(tokens))
 
 
 def pooled_window(encodings: list[Encoding]) -> np.ndarray:

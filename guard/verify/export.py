@@ -35,12 +35,12 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 def export_weights(checkpoint: Path, target: Path) -> None:
     """The checkpoint's weights in fp16 (half the size; the verifier computes in fp32) and its tokenizer."""
-    from transformers import AutoModelForSequenceClassification
+    from guard.verify.scorer import SupportScorer
 
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    model = SupportScorer.load(checkpoint)
     if target.exists():
         shutil.rmtree(target)
-    model.half().save_pretrained(target, safe_serialization=True)
+    model.save(target, half=True)
     for name in TOKENIZER_FILES:
         if (checkpoint / name).exists():
             shutil.copy(checkpoint / name, target / name)

@@ -1,6 +1,11 @@
 """Fit the offline verifier and the confidence calibration from labelled data; report held-out quality.
 
-    python -m guard.verify.fit --data ../shared/data
+    python -m guard.verify.fit --data ../shared/data [--split vitaminc=6000,begin=2000,...]
+
+With ``--split``, the trees learn from the training side of the grouped split
+(``guard.verify.splits``) of the development files and ``train/`` (rows per family as given,
+HaluEval and BEGIN length-matched), so ``benchmarks/verify_heldout.py`` can measure them on
+the ``report`` half, which no fitted part saw.
 
 Writes ``params/offline.json`` (boosted trees over ``features.FEATURE_NAMES``) and
 ``params/confidence.json`` (per-signal calibration). Every figure printed is held
@@ -219,24 +224,44 @@ def report(datasets: list[Dataset]) -> tuple[dict[str, dict], dict[str, np.ndarr
 
 
 def data_fingerprint(data_dir: Path) -> dict[str, str]:
-    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in sorted(data_dir.glob("*.jsonl"))}
+    files = sorted(data_dir.glob("*.jsonl")) + sorted(data_dir.glob("train/*.jsonl"))
+    return {str(f.relative_to(data_dir)): hashlib.sha256(f.read_bytes()).hexdigest()[:16] for f in files}
+
+
+def split_examples(data_dir: Path, caps: str) -> dict[str, list[Example]]:
+    """The training side of the grouped split, sampled per family as ``caps`` says."""
+    from guard.verify.splits import load_rows
+    from guard.verify.train import parse_caps, training_rows
+
+    chosen = training_rows(load_rows(data_dir), parse_caps(caps), SEED)
+    by_family: dict[str, list[Example]] = {}
+    for r in chosen:
+        by_family.setdefault(r.family, []).append(Example(id=r.id, sources=list(r.sources), response=r.response,
+                                                          faithful=r.faithful, question=r.question,
+                                                          dataset=r.family))
+    return dict(sorted(by_family.items()))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder of labelled *.jsonl files")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "params")
+    parser.add_argument("--split", metavar="CAPS", help="fit on the training side of the grouped split; rows per "
+                        "family, e.g. vitaminc=6000,halueval_summarization=1000")
     args = parser.parse_args(argv)
 
     encoder = TextEncoder(DEFAULT_MODEL, cache_size=1_000_000)
-    datasets = [featurize(name, examples, encoder) for name, examples in load_dir(args.data).items()]
+    examples = split_examples(args.data, args.split) if args.split else load_dir(args.data)
+    datasets = [featurize(name, rows, encoder) for name, rows in examples.items()]
+    print(f"featurized {sum(len(ds.y) for ds in datasets)} rows", flush=True)
     held_out, oof = report(datasets)
     print(json.dumps(held_out, indent=2))
 
     final = fit_trees(*training_set([(ds, np.arange(len(ds.y))) for ds in datasets]))
     support = fit_platt(np.concatenate([oof[ds.name] for ds in datasets]), np.concatenate([ds.y for ds in datasets]),
                         np.concatenate([np.full(len(ds.y), 1000 / len(ds.y)) for ds in datasets]))
-    provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": "python -m guard.verify.fit"}
+    command = "python -m guard.verify.fit" + (f" --split {args.split}" if args.split else "")
+    provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": command}
     args.out.mkdir(parents=True, exist_ok=True)
     model = {"features": list(final.features), "baseline": final.baseline,
              "trees": [{k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right", "is_leaf", "value")}

@@ -1,9 +1,11 @@
-"""The default verifier: a MiniLM cross-encoder fine-tuned for support, shipped inside the package.
+"""A MiniLM cross-encoder fine-tuned for support (``support.verifier: support_model``).
 
-Trained by ``python -m guard.verify.train`` on the shared labelled pairs (weights in
-``guard/verify/models/support-minilm/``, fp16). Before the cross-encoder reads a pair, the
-source sentences that share the most words with the claim are chosen until the pair fits the
-model (``guard.verify.evidence``, the same cut as in training); sentence lengths are cached
+Trained by ``python -m guard.verify.train`` on the shared labelled pairs and exported by
+``python -m guard.verify.export`` (weights in ``guard/verify/models/support-minilm/``, fp16;
+the network is ``guard.verify.scorer``). None ships yet: see README, "Measured".
+
+Before the cross-encoder reads a pair, the source sentences that share the most words with
+the claim are chosen until the pair fits the model (``guard.verify.evidence``, the same cut as in training); sentence lengths are cached
 by content, so a source seen again costs nothing.
 
 ``support.json`` beside the weights holds the decision threshold chosen per risk level on
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guard.threads import model_forward
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
 
@@ -74,19 +77,25 @@ class SupportModelVerifier(SupportVerifier):
         self._tokens = _TokenCounts()
         self._load_lock = threading.Lock()
         self._model = None
+        self._tokenizer = None
 
     @property
-    def model(self):  # noqa: ANN201 - sentence_transformers.CrossEncoder, imported lazily
+    def model(self):  # noqa: ANN201 - a guard.verify.scorer.SupportScorer, imported lazily (torch)
         """Loaded once, on first use, whichever thread gets there first."""
         with self._load_lock:
             if self._model is None:
-                import torch
-                from sentence_transformers import CrossEncoder
+                from transformers import AutoTokenizer
 
-                # Stored fp16 to stay small; CPUs compute fp32 faster.
-                self._model = CrossEncoder(str(self.folder), device="cpu", max_length=self.max_length,
-                                           local_files_only=True, model_kwargs={"dtype": torch.float32})
+                from guard.verify.scorer import SupportScorer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
+                self._model = SupportScorer.load(self.folder)
             return self._model
+
+    @property
+    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
+        _ = self.model
+        return self._tokenizer
 
     def load(self) -> None:
         """Load the model now (it otherwise loads on first use), e.g. at process start, off the event loop."""
@@ -110,7 +119,7 @@ class SupportModelVerifier(SupportVerifier):
     def _count(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
-        return [len(ids) for ids in self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
     def probabilities(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> list[float]:
         """Synchronous scoring, for batch jobs that are not in an event loop."""
@@ -118,9 +127,18 @@ class SupportModelVerifier(SupportVerifier):
 
     def predict(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[float]:
         """Scores of pairs that each come with their own question (labelled rows in benchmarks)."""
+        import torch
+
         inputs = self.pairs(pairs, questions)
-        scores = self.model.predict(inputs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
-        return [float(s) for s in np.asarray(scores, dtype=np.float64).reshape(-1)]
+        order = sorted(range(len(inputs)), key=lambda i: len(inputs[i][0]) + len(inputs[i][1]))  # little padding
+        scores = np.zeros(len(inputs))
+        with torch.inference_mode(), model_forward():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start:start + self.batch_size]
+                encoded = self.tokenizer([inputs[i][0] for i in batch], [inputs[i][1] for i in batch], truncation=True,
+                                         max_length=self.max_length, padding=True, return_tensors="pt")
+                scores[batch] = torch.sigmoid(self.model(**encoded)).numpy()
+        return scores.tolist()
 
     async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
         return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))

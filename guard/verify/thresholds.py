@@ -71,8 +71,8 @@ def choose(scores: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[
 def main(argv: list[str] | None = None) -> None:
     """Choose the offline verifier's thresholds on the ``select`` split and write them into its parameters.
 
-    Only files the offline verifier was not fitted on are used (it was fitted on the development files),
-    so the choice is made on data it never saw.
+    Only rows the verifier was not fitted on are used: every file's ``select`` half when it was fitted
+    on the split's training side (``guard.verify.fit --split``), else only the ``train/`` files.
     """
     import argparse
     import json
@@ -86,16 +86,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--rows", type=int, default=150, help="select rows per file")
+    parser.add_argument("--params", type=Path, default=None, help="offline parameters (default: shipped)")
     args = parser.parse_args(argv)
+    path = args.params or params_path(PARAMS_FILE)
+    params = json.loads(path.read_text())
+    on_split = "--split" in params.get("provenance", {}).get("command", "")
     held = held_out_rows(load_rows(args.data), seed=0)[SELECT]
-    rows = [r for file, file_rows in sorted(held.items()) if file.startswith("train/") for r in file_rows[: args.rows]]
-    verifier = OfflineVerifier()
+    rows = [r for file, file_rows in sorted(held.items()) if on_split or file.startswith("train/")
+            for r in file_rows[: args.rows]]
+    verifier = OfflineVerifier(path)
     raw = verifier.probabilities([(r.response, list(r.sources)) for r in rows])
     scores = np.array([contradictions.cap(float(p), contradictions.find(r.response, list(r.sources)))
                        for p, r in zip(raw, rows)])
     chosen = choose(scores, np.array([r.faithful for r in rows]), np.array([r.file for r in rows]))
-    path = params_path(PARAMS_FILE)
-    params = json.loads(path.read_text())
     params["thresholds"] = chosen
     params["thresholds_chosen_on"] = {"split": "select (seed 0)", "files": sorted({r.file for r in rows}),
                                       "rows": len(rows), "command": "python -m guard.verify.thresholds"}

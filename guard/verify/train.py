@@ -131,16 +131,17 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
 class Trainer:
     def __init__(self, args: argparse.Namespace):
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from guard.embeddings import packaged_model_dir
+        from guard.verify.scorer import SupportScorer
 
         torch.manual_seed(args.seed)
         base = args.base or str(packaged_model_dir())
         self.torch = torch
         self.args = args
         self.tokenizer = AutoTokenizer.from_pretrained(base)
-        self.model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+        self.model = SupportScorer.from_encoder(base)
         self.out = Path(args.out)
 
     def batches(self, pairs: list[tuple[str, str]], rng: random.Random) -> list[list[int]]:
@@ -168,7 +169,7 @@ class Trainer:
         with torch.inference_mode():
             for k in range(0, len(order), 64):
                 idx = order[k:k + 64]
-                logits = self.model(**self.encode([pairs[i] for i in idx])).logits.reshape(-1)
+                logits = self.model(**self.encode([pairs[i] for i in idx]))
                 out += list(zip(idx, torch.sigmoid(logits).tolist()))
         self.model.train()
         scores = np.zeros(len(pairs))
@@ -187,7 +188,10 @@ class Trainer:
         total = sum(len(e) for e in epochs)
         if args.measure:
             total = args.measure
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=0.01)
+        # The head starts from nothing: it gets a larger step than the pretrained encoder.
+        optimizer = torch.optim.AdamW([{"params": self.model.encoder.parameters(), "lr": args.lr},
+                                       {"params": self.model.head.parameters(), "lr": args.head_lr}],
+                                      weight_decay=0.01)
         warmup = max(1, int(0.06 * total))
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
@@ -201,7 +205,7 @@ class Trainer:
             if step >= total:
                 break
             inputs = self.encode([pairs[i] for i in batch])
-            logits = self.model(**inputs).logits.reshape(-1)
+            logits = self.model(**inputs)
             loss = loss_fn(logits, target[batch])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -223,7 +227,7 @@ class Trainer:
 
     def checkpoint(self, step: int, select, running: list[float], log, best: dict) -> dict:  # noqa: ANN001
         folder = self.out / "checkpoints" / f"step-{step}"
-        self.model.save_pretrained(folder, safe_serialization=True)
+        self.model.save(folder)
         self.tokenizer.save_pretrained(folder)
         per_file = self.evaluate(select)
         score = float(np.nanmean(list(per_file.values())))
@@ -255,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--caps", help="rows per family, e.g. vitaminc=12000,begin=2000")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1.5e-4)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--checkpoint-every", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)

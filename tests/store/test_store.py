@@ -269,3 +269,18 @@ def test_an_unreachable_store_is_a_store_unavailable_error(tmp_path):
 
     with pytest.raises(StoreUnavailable):
         open_store(str(tmp_path / "taken"))
+
+
+def test_request_records_commit_without_an_fsync_and_everything_else_with_one(tmp_path):
+    """Records are telemetry written in batches (synchronous=NORMAL); reviews and feedback stay FULL."""
+    store = open_store(str(tmp_path / "guard.db"))
+
+    def synchronous() -> int:
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    store.write_requests([record("gr_1")])
+    assert synchronous() == 1  # NORMAL
+    store.submit_review(item("rv_1", request_id="gr_1"))
+    assert synchronous() == 2  # FULL
+    store.close()

@@ -29,6 +29,7 @@ from guard.adapters.server.auth import is_admin_key
 from guard.adapters.server.console.passages import draft_segments, source_passages
 from guard.adapters.server.console.queue import AGES, POLICIES, TIERS, Filters, expiry_note, waited
 from guard.adapters.server.console.session import Session, Sessions
+from guard.adapters.server.console.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 256 * 1024
@@ -51,6 +52,7 @@ class Console:
 
     def __init__(self, guard: Guard, config: GuardConfig, sessions: Sessions):
         self.guard, self.config, self.sessions = guard, config, sessions
+        self.throttle = LoginThrottle(config.server.console_failed_logins)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 
@@ -62,9 +64,16 @@ class Console:
         return self._page(request, "login.html", None)
 
     async def login(self, request: Request) -> Response:
+        client = request.client.host if request.client else "unknown"
+        if wait := self.throttle.wait_s(client):
+            response = self._page(request, "login.html", None, status=429,
+                                  error=f"Too many failed logins from this address; try again in {wait} s.")
+            response.headers["retry-after"] = str(wait)
+            return response
         form = await _form(request)
         name = (form.get("name") or "").strip()[:80]
         if not is_admin_key(self.config, form.get("key") or ""):
+            self.throttle.failed(client)
             return self._page(request, "login.html", None, status=401, name=name,
                               error="That key is not an admin key. App API keys do not open the console.")
         if not name:

@@ -1,0 +1,59 @@
+"""How guard's numeric work shares the cores: one model forward at a time, on all cores but one; BLAS on one.
+
+A torch forward spreads over its intra-op threads and waits for all of them at every layer's
+barrier (a MiniLM pass has about a hundred). guard runs its own work beside a forward (the
+contradiction check beside the support model; other requests' retrieval, features and HTTP; the
+record writer), so a forward that took every core would have a thread wait for a core at each
+barrier, and two forwards at once would bring two teams of threads to the same cores. On this
+project's 2-core machine, with another process busy, a first-sight check took 4.3 s with two
+threads and 0.73 s with one (``benchmarks/verify_speed.py``). So every forward runs inside
+``model_forward()``: one at a time, on every core the process may use but one (at least one),
+unless ``OMP_NUM_THREADS`` sets the count. The count is set in the calling thread each time:
+torch applies a thread count per thread, from the first parallel work that thread did.
+
+guard's own matrix products are small (a claim's few token vectors against a few hundred source
+token vectors). Split over two BLAS threads such a product ends no sooner, while the waiting
+thread busy-spins (measured: 3.3 ms of CPU per product on two threads, 0.9 ms on one, the same
+wall time), so BLAS gets one thread. Results do not change: a thread count splits the output
+matrix, not the sums.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+_MODEL_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def model_threads() -> int:
+    """Intra-op threads of a forward: ``OMP_NUM_THREADS`` when set, else the usable cores but one."""
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+@contextmanager
+def model_forward() -> Iterator[None]:
+    """Around every model forward: alone in the process, on ``model_threads()`` threads."""
+    import torch
+
+    with _MODEL_LOCK:
+        torch.set_num_threads(model_threads())
+        yield
+
+
+@lru_cache(maxsize=1)
+def single_threaded_blas() -> None:
+    """Limit every loaded BLAS (numpy's, faiss's) to one thread, process-wide; later calls do nothing.
+
+    Process-wide, so only what owns the process calls it (``guard serve``, benchmarks), never the library.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
