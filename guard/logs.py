@@ -63,66 +63,6 @@ class _StderrHandler(logging.StreamHandler):
     def stream(self, _: Any) -> None:
         pass
 
-    def write_line(self, line: str) -> None:
-        """What ``emit`` writes for a record whose message is ``line`` (the format is ``%(message)s``)."""
-        with self.lock:  # type: ignore[union-attr]
-            stream = self.stream
-            stream.write(line + self.terminator)
-            stream.flush()
-
-
-class _Events:
-    """Where guard's rendered events go: the stdlib ``guard`` logger, routed by the host like any library's.
-
-    When nothing but ``configure_logging``'s handler listens there (``guard serve``, one event
-    per request), the line is written to stderr directly: the same line, without the LogRecord,
-    caller lookup and formatting the stdlib spends ~35 µs on, for a handler that only needs the text.
-    """
-
-    def __init__(self, logger: logging.Logger):
-        self._logger = logger
-
-    @property
-    def disabled(self) -> bool:  # read by structlog's filter_by_level, with getEffectiveLevel
-        return self._logger.disabled
-
-    def getEffectiveLevel(self) -> int:  # noqa: N802 - the stdlib's name
-        return self._logger.getEffectiveLevel()
-
-    def debug(self, line: str) -> None:
-        self._emit(logging.DEBUG, line)
-
-    def info(self, line: str) -> None:
-        self._emit(logging.INFO, line)
-
-    def warning(self, line: str) -> None:
-        self._emit(logging.WARNING, line)
-
-    def error(self, line: str) -> None:
-        self._emit(logging.ERROR, line)
-
-    def critical(self, line: str) -> None:
-        self._emit(logging.CRITICAL, line)
-
-    def exception(self, line: str) -> None:
-        self._logger.exception(line)  # the stdlib appends the traceback
-
-    def _emit(self, level: int, line: str) -> None:
-        logger = self._logger
-        handlers = logger.handlers
-        only = handlers[0] if len(handlers) == 1 else None
-        if (type(only) is _StderrHandler and only.formatter is _FORMAT and not only.filters and only.level <= level
-                and not logger.filters and not logger.propagate and logger.isEnabledFor(level)):
-            try:
-                only.write_line(line)
-                return
-            except Exception:  # noqa: BLE001 - a broken stderr: the stdlib reports it its own way
-                pass
-        logger.log(level, line)
-
-
-_events = _Events(_stdlib_logger)
-
 
 def configure_logging(config: LoggingConfig) -> None:
     """Send guard's events to stderr at ``config.level``; called by ``guard serve``/the CLI, never on import.
@@ -149,7 +89,7 @@ def get_logger(*processors: Any) -> Any:
     (``guard.pii``) masks personal data in a Guard's events as in its records.
     """
     return structlog.wrap_logger(
-        _events,
+        _stdlib_logger,
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,  # else every event builds a bound logger first
         processors=[

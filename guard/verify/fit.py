@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     support = fit_platt(np.concatenate([oof[ds.name] for ds in datasets]), np.concatenate([ds.y for ds in datasets]),
                         np.concatenate([np.full(len(ds.y), 1000 / len(ds.y)) for ds in datasets]))
     command = "python -m guard.verify.fit" + (f" --split {args.split}" if args.split else "")
-    provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": command}
+    provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": command, "split": args.split}
     args.out.mkdir(parents=True, exist_ok=True)
     model = {"features": list(final.features), "baseline": final.baseline,
              "trees": [{k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right", "is_leaf", "value")}

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     path = args.params or params_path(PARAMS_FILE)
     params = json.loads(path.read_text())
-    on_split = "--split" in params.get("provenance", {}).get("command", "")
+    on_split = bool(params.get("provenance", {}).get("split"))
     held = held_out_rows(load_rows(args.data), seed=0)[SELECT]
     rows = [r for file, file_rows in sorted(held.items()) if on_split or file.startswith("train/")
             for r in file_rows[: args.rows]]
