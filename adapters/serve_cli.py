@@ -58,7 +58,9 @@ def run(settings: GuardConfig) -> None:
     if server.workers > 1:
         uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers, **options)
         return
-    from guard.adapters.server.app import create_app  # builds the guard: models and indexes load here
+    from guard.adapters.server.app import create_app, settle_heap  # builds the guard: models and indexes load here
     from guard.pipeline import Guard
 
-    uvicorn.run(create_app(Guard(settings), settings), **options)
+    app = create_app(Guard(settings), settings)
+    settle_heap()
+    uvicorn.run(app, **options)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from functools import partial
@@ -35,7 +35,8 @@ from guard.webhook import WebhookSender
 
 
 def new_request_id() -> str:
-    return "gr_" + uuid.uuid4().hex[:24]
+    """``gr_`` and 24 random hex digits, as ``uuid4().hex[:24]`` gave, at a third of its cost."""
+    return "gr_" + os.urandom(12).hex()
 
 
 class Guard:
@@ -279,16 +280,16 @@ class Guard:
                 state.layers[layer.name] = LayerReport(status="skipped", reason="tool call, nothing to verify")
                 continue
             t0 = time.perf_counter()
+            status, reason = "ok", None
             try:
                 await layer.run(state)
-                report = LayerReport(status="ok")
             except Skip as skip:
-                report = LayerReport(status="skipped", reason=skip.reason)
+                status, reason = "skipped", skip.reason
             except Exception as exc:  # noqa: BLE001 - a broken layer is reported, never fatal
                 self.log.warning("layer_error", request_id=state.request_id, layer=layer.name, error=repr(exc))
-                report = LayerReport(status="error", reason=f"{type(exc).__name__}: {exc}")
-            report.ms = round((time.perf_counter() - t0) * 1000, 2)
-            state.layers[layer.name] = report
+                status, reason = "error", f"{type(exc).__name__}: {exc}"
+            state.layers[layer.name] = LayerReport(status=status, reason=reason,
+                                                   ms=round((time.perf_counter() - t0) * 1000, 2))
 
     async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
         """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""

@@ -39,12 +39,16 @@ def model_threads() -> int:
 
 
 @contextmanager
-def model_forward() -> Iterator[None]:
-    """Around every model forward: alone in the process, on ``model_threads()`` threads."""
-    import torch
+def model_forward(torch_threads: bool = True) -> Iterator[None]:
+    """Around every model forward: alone in the process, on ``model_threads()`` threads.
 
+    ``torch_threads=False`` for a runtime that fixes its thread count itself (ONNX Runtime, per session).
+    """
     with _MODEL_LOCK:
-        torch.set_num_threads(model_threads())
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(model_threads())
         yield
 
 

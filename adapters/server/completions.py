@@ -66,7 +66,7 @@ class ChatCompletions:
         guard = self.variants.for_request(body.guard)
         params = upstream_params(data)
         if body.stream:
-            return await _stream(guard.astream(data["messages"], model, **params))
+            return await _stream(guard.astream(data["messages"], model, **params), guard.log)
         reply = await guard.acomplete(data["messages"], model, **params)
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
@@ -111,20 +111,21 @@ def guard_headers(meta: GuardMetadata) -> dict[str, str]:
     return headers
 
 
-async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk]) -> Response:
+async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
     headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache"}
-    return StreamingResponse(_events(first, chunks), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
 
 
-async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[GuardedChatCompletionChunk]) -> AsyncIterator[bytes]:
+async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[GuardedChatCompletionChunk],
+                  log: Any) -> AsyncIterator[bytes]:
     yield _event(first)
     try:
         async for chunk in rest:
             yield _event(chunk)
     except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
-        error = api_error(exc)
+        error = api_error(exc, log)
         yield b"data: " + orjson.dumps({"error": {"message": error.message, "type": "server_error",
                                                   "param": error.param, "code": error.code}}) + b"\n\n"
         return

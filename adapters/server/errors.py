@@ -20,7 +20,7 @@ from guard.errors import (AlreadyDecided, ConfigError, ModelCallError, ModelNotI
                           StoreUnavailable, UnknownRequest)
 from guard.logs import get_logger
 
-log = get_logger()
+_log = get_logger()
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
@@ -43,8 +43,12 @@ class ApiError(Exception):
                         media_type="application/json")
 
 
-def api_error(exc: BaseException) -> ApiError:
-    """The HTTP error for an exception raised while serving a request."""
+def api_error(exc: BaseException, log: Any = _log) -> ApiError:
+    """The HTTP error for an exception raised while serving a request.
+
+    An unexpected one is logged on ``log``: the serving Guard's logger, which masks PII as its records do
+    (an exception's text can quote the request).
+    """
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, ModelCallError):

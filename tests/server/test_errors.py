@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 
+from guard.logs import configure_logging
 from tests.server.conftest import MODEL
 from tests.support.fake_upstream import Reply
 
@@ -118,3 +119,19 @@ def test_unreachable_upstream_is_a_502(start_proxy, upstream, monkeypatch):
         proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
 
     assert caught.value.status_code == 502
+
+
+def test_an_unexpected_error_is_a_500_and_its_log_line_masks_personal_data(start_proxy, monkeypatch, capsys):
+    proxy = start_proxy(product={"pii_handling": "redact"}, logging={"format": "json"})
+    configure_logging(proxy.guard.config.logging)  # what `guard serve` does
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("no route for jane.doe@example.com")
+
+    monkeypatch.setattr(proxy.guard, "acomplete", broken)
+    with pytest.raises(openai.InternalServerError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert caught.value.body["code"] == "internal_error"
+    logged = capsys.readouterr().err
+    assert "unhandled_error" in logged and "jane.doe@example.com" not in logged

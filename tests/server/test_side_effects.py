@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PROBE = r"""
-import json, logging, os, sys
+import gc, json, logging, os, sys
 import structlog, litellm
 
 def snapshot():
@@ -20,6 +20,7 @@ def snapshot():
         "structlog": repr(structlog.get_config()),
         "root_handlers": repr(logging.getLogger().handlers),
         "guard_handlers": repr(guard_logger.handlers),
+        "gc": [gc.isenabled(), gc.get_threshold(), gc.get_freeze_count() > 0],  # only `guard serve` freezes its heap
     }
 
 before = snapshot()

@@ -1,0 +1,124 @@
+"""The packaged MiniLM on ONNX Runtime: the vectors sentence-transformers' torch model gives, for less CPU.
+
+Every check reads its first-sight text through MiniLM, so its forward pass is most of
+guard's compute. Measured on the 2-core machine, one model thread: ~0.5 ms per word piece
+against torch's ~0.65 (``python -m benchmarks.encoder_speed``), and a whole first-sight check
+547 ms against 984 (``benchmarks/verify_speed.py``), with outputs equal to 1e-5. Without
+torch loaded, a worker also holds ~300 MB less.
+
+The graph is exported from the installed weights on first use into guard's cache folder
+(``GUARD_CACHE_DIR``, else ``~/.cache/guard``), checked against torch on a sentence before
+it is kept, and reused by every later process. It is not shipped: the weights are not ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from guard.threads import model_threads
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_CHECK_TEXTS = ["Refunds are paid within 5 business days.", "Yes."]
+_TOLERANCE = 1e-3  # largest difference from torch accepted in a token vector (seen: ~5e-6)
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("GUARD_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "guard"
+
+
+class OnnxEncoder:
+    """Word pieces and contextual token vectors of a batch of texts; one forward per call, not thread-safe."""
+
+    def __init__(self, model_dir: Path, max_length: int):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = model_threads()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting beside guard's work
+        self._session = ort.InferenceSession(str(exported_graph(model_dir)), options, providers=["CPUExecutionProvider"])
+        self.dim = int(self._session.get_outputs()[0].shape[2])
+
+    def lengths(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+
+    def token_vectors(self, texts: list[str]) -> list[tuple[list[str], np.ndarray]]:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        feed = {name: np.zeros((len(texts), width), dtype=np.int64) for name in _INPUTS}
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            feed["input_ids"][row, :n] = e.ids
+            feed["attention_mask"][row, :n] = 1
+            feed["token_type_ids"][row, :n] = e.type_ids
+        (hidden,) = self._session.run(None, feed)
+        return [(e.tokens, hidden[row, :len(e.ids)]) for row, e in enumerate(encodings)]
+
+
+def exported_graph(model_dir: Path) -> Path:
+    """The ONNX file for the weights in ``model_dir``, exported and checked once; named by the weights' hash."""
+    digest = hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "onnx" / f"{model_dir.parent.name}-{digest}.onnx"
+    if target.exists():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = target.parent
+    except OSError:  # a read-only home: export for this process only
+        folder = Path(tempfile.mkdtemp(prefix="guard-onnx-"))
+        target = folder / target.name
+    handle, partial = tempfile.mkstemp(dir=folder, suffix=".partial")
+    os.close(handle)
+    try:
+        _export(model_dir, Path(partial))
+        os.replace(partial, target)  # atomic: a concurrent process sees the whole file or none
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return target
+
+
+def _export(model_dir: Path, path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201 - traced
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    batch = tokenizer(_CHECK_TEXTS, padding=True, return_tensors="pt")
+    args = tuple(batch[name] for name in _INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    with torch.inference_mode():
+        expected = model(**batch).last_hidden_state.numpy()
+    with warnings.catch_warnings():  # the tracer's notes on shapes: the check below is what counts
+        warnings.simplefilter("ignore")
+        torch.onnx.export(LastHiddenState(), args, str(path), input_names=list(_INPUTS),
+                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {name: batch[name].numpy() for name in _INPUTS})
+    mask = batch["attention_mask"].numpy().astype(bool)
+    difference = float(np.abs(got - expected)[mask].max())
+    if difference > _TOLERANCE:
+        raise RuntimeError(f"the ONNX export of {model_dir} differs from torch by {difference:.2e}; not used")
