@@ -41,7 +41,7 @@ def main() -> None:
         raise SystemExit("ONNX Runtime is not available here: nothing to compare")
     runtimes = {"onnx": onnx, "torch": Embedder(onnx=False)}
     checks = [check_texts(a, s) for a, s in cases(wice_rows(), args.checks + 1)]
-    tokens = [sum(onnx._onnx.lengths(texts)) for texts in checks[1:]]
+    tokens = [sum(len(e.ids) for e in onnx._onnx.tokenize(texts)) for texts in checks[1:]]
     for embedder in runtimes.values():
         embedder.encode_tokens(checks[0])  # warm
     timings: dict[str, list[float]] = {name: [] for name in runtimes}

@@ -12,6 +12,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,14 +79,15 @@ class Embedder:
         """
         if not texts:
             return []
-        if self._onnx is not None:
-            lengths, forward, torch_threads = self._onnx.lengths(texts), self._onnx.token_vectors, False
+        if self._onnx is not None:  # tokenized once: the lengths decide the batches, the batches reuse them
+            items: list[Any] = self._onnx.tokenize(texts)
+            lengths, forward, torch_threads = [len(e.ids) for e in items], self._onnx.token_vectors, False
         else:
-            lengths, forward, torch_threads = self._torch_lengths(texts), self._torch_token_vectors, True
+            items, lengths, forward, torch_threads = texts, self._torch_lengths(texts), self._torch_token_vectors, True
         encoded: list[tuple[list[str], np.ndarray]] = [([], np.zeros((0, self.dim), np.float32))] * len(texts)
         with model_forward(torch_threads):
             for batch in length_batches(lengths):
-                for i, result in zip(batch, forward([texts[i] for i in batch])):
+                for i, result in zip(batch, forward([items[i] for i in batch])):
                     encoded[i] = result
         return encoded
 

@@ -7,21 +7,24 @@ against torch's ~0.65 (``python -m benchmarks.encoder_speed``), and a whole firs
 torch loaded, a worker also holds ~300 MB less.
 
 The graph is exported from the installed weights on first use into guard's cache folder
-(``GUARD_CACHE_DIR``, else ``~/.cache/guard``), checked against torch on a sentence before
+(``GUARD_CACHE_DIR``, else ``~/.cache/guard``), checked against torch on two sentences before
 it is kept, and reused by every later process. It is not shipped: the weights are not ours.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from guard.threads import model_threads
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _CHECK_TEXTS = ["Refunds are paid within 5 business days.", "Yes."]
@@ -52,13 +55,13 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(str(exported_graph(model_dir)), options, providers=["CPUExecutionProvider"])
         self.dim = int(self._session.get_outputs()[0].shape[2])
 
-    def lengths(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+    def tokenize(self, texts: list[str]) -> list[Encoding]:
+        """Word pieces of each text, truncated as the model reads them; their lengths decide the batches."""
+        return self._tokenizer.encode_batch(texts)
 
-    def token_vectors(self, texts: list[str]) -> list[tuple[list[str], np.ndarray]]:
-        encodings = self._tokenizer.encode_batch(texts)
+    def token_vectors(self, encodings: list[Encoding]) -> list[tuple[list[str], np.ndarray]]:
         width = max(len(e.ids) for e in encodings)
-        feed = {name: np.zeros((len(texts), width), dtype=np.int64) for name in _INPUTS}
+        feed = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in _INPUTS}
         for row, e in enumerate(encodings):
             n = len(e.ids)
             feed["input_ids"][row, :n] = e.ids
@@ -69,9 +72,13 @@ class OnnxEncoder:
 
 
 def exported_graph(model_dir: Path) -> Path:
-    """The ONNX file for the weights in ``model_dir``, exported and checked once; named by the weights' hash."""
-    digest = hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()[:16]
-    target = cache_dir() / "onnx" / f"{model_dir.parent.name}-{digest}.onnx"
+    """The ONNX file for the weights in ``model_dir``, exported and checked once.
+
+    Named by the weights file's size and modification time: hashing its 90 MB would cost every process start
+    ~0.2 s, and a reinstall (new time) only costs one more export.
+    """
+    weights = (model_dir / "model.safetensors").stat()
+    target = cache_dir() / "onnx" / f"{model_dir.parent.name}-{weights.st_size}-{weights.st_mtime_ns}.onnx"
     if target.exists():
         return target
     try:
