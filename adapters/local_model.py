@@ -22,7 +22,7 @@ import litellm
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-from guard.adapters.llama_engine import Generation, LlamaEngine, Piece, PromptTooLong, Sampling
+from guard.adapters.llama_engine import Generation, LlamaEngine, Piece, PromptTooLong, Sampling, TokenLogprob
 from guard.errors import ModelNotInstalled
 
 PREFIX = "local"
@@ -31,7 +31,8 @@ N_THREADS = 2
 # A 135M model left unbounded can loop until the context is full.
 DEFAULT_MAX_TOKENS = 512
 # Parameters that would change the answer's shape; ignoring them would be a silent lie.
-UNSUPPORTED_PARAMS = ("tools", "functions", "response_format", "logprobs")
+UNSUPPORTED_PARAMS = ("tools", "functions", "response_format")
+MAX_TOP_LOGPROBS = 20  # as OpenAI
 
 T = TypeVar("T")
 
@@ -74,6 +75,9 @@ class _Request:
 
 class LocalModelProvider(CustomLLM):
     """litellm handler for ``local/<name>`` models; each model loads once per process, on first use."""
+
+    # Token log-probabilities on request, in OpenAI's shape; guard's token_confidence layer asks for them.
+    returns_logprobs = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -146,6 +150,11 @@ class LocalModelProvider(CustomLLM):
         max_tokens = params.get("max_tokens") or params.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
         if n < 1 or max_tokens < 1:
             _bad_request(model, f"n and max_tokens must be at least 1 (got n={n}, max_tokens={max_tokens})")
+        logprobs, top_logprobs = bool(params.get("logprobs")), int(params.get("top_logprobs") or 0)
+        if not 0 <= top_logprobs <= MAX_TOP_LOGPROBS:
+            _bad_request(model, f"top_logprobs must be between 0 and {MAX_TOP_LOGPROBS} (got {top_logprobs})")
+        if top_logprobs and not logprobs:
+            _bad_request(model, "top_logprobs needs logprobs=true")
         stop = params.get("stop") or ()
         sampling = Sampling(
             max_tokens=int(max_tokens),
@@ -156,6 +165,8 @@ class LocalModelProvider(CustomLLM):
             frequency_penalty=float(params.get("frequency_penalty") or 0.0),
             presence_penalty=float(params.get("presence_penalty") or 0.0),
             repeat_penalty=spec.repeat_penalty,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
         )
         return _Request(name=model, engine=self._engine(model, spec), messages=_text_messages(model, messages),
                         sampling=sampling, n=n)
@@ -214,7 +225,9 @@ def _as_litellm_errors(model: str) -> Iterator[None]:
 
 def _model_response(response: litellm.ModelResponse, model: str, generations: list[Generation]) -> litellm.ModelResponse:
     response.choices = [
-        litellm.Choices(index=i, finish_reason=g.finish_reason, message=litellm.Message(role="assistant", content=g.text))
+        litellm.Choices(index=i, finish_reason=g.finish_reason,
+                        message=litellm.Message(role="assistant", content=g.text),
+                        logprobs=None if g.logprobs is None else _choice_logprobs(g.logprobs))
         for i, g in enumerate(generations)
     ]
     response.model = f"{PREFIX}/{model}"
@@ -225,7 +238,19 @@ def _model_response(response: litellm.ModelResponse, model: str, generations: li
     return response
 
 
-def _streaming_chunk(piece: Piece) -> GenericStreamingChunk:
+def _choice_logprobs(tokens: tuple[TokenLogprob, ...]) -> dict[str, Any]:
+    """OpenAI's ``choices[i].logprobs``: one entry per answer token, with its top alternatives."""
+    return {"content": [
+        {"token": t.token, "logprob": t.logprob, "bytes": list(t.bytes),
+         "top_logprobs": [{"token": a.token, "logprob": a.logprob, "bytes": list(a.bytes)} for a in t.top]}
+        for t in tokens
+    ]}
+
+
+def _streaming_chunk(piece: Piece) -> GenericStreamingChunk | litellm.ModelResponseStream:
+    if piece.logprobs:  # litellm's generic chunk has no place for logprobs; a custom provider may send OpenAI chunks
+        return litellm.ModelResponseStream(choices=[litellm.utils.StreamingChoices(
+            index=0, delta=litellm.utils.Delta(content=piece.text), logprobs=_choice_logprobs(piece.logprobs))])
     usage = None
     if piece.usage is not None:
         usage = {"prompt_tokens": piece.usage.prompt_tokens, "completion_tokens": piece.usage.completion_tokens,

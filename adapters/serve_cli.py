@@ -58,9 +58,6 @@ def run(settings: GuardConfig) -> None:
     if server.workers > 1:
         uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers, **options)
         return
-    from guard.adapters.server.app import create_app, settle_heap  # builds the guard: models and indexes load here
-    from guard.pipeline import Guard
+    from guard.adapters.server.app import served_app  # models and indexes load in the warm-up, once serving
 
-    app = create_app(Guard(settings), settings)
-    settle_heap()
-    uvicorn.run(app, **options)
+    uvicorn.run(served_app(settings), **options)

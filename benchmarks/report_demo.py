@@ -63,7 +63,7 @@ models: {{default: openai/gpt-4o-mini, max_attempts: 1}}
 telemetry: {{database: {tmp}/guard.db}}
 knowledge_base: {{path: {tmp}/kb}}
 review: {{tiers: [low], policy: flag}}
-support: {{verifier: offline}}  # needs no trained model
+support: {{verifier: offline}}  # the faster verifier: the report is about the records, not the verdicts
 logging: {{level: error}}
 """
 KINDS = ("good", "plain", "half", "bad")  # cited and supported, supported but uncited, half-invented, invented

@@ -1,6 +1,6 @@
-"""The shipped support verifier against the one it replaced, per file, on the held-out ``report`` split.
+"""The shipped support verifiers against the one they replaced, per file, on the held-out ``report`` split.
 
-    python benchmarks/verify_heldout.py --data ../shared/data [--limit 600] [--model FOLDER] [--json out.json]
+    python benchmarks/verify_heldout.py --data ../shared/data [--limit 600] [--model FOLDER] [--combined JSON] [--json out.json]
 
 The split is ``guard.verify.splits`` (grouped by source document, seed 0): the shipped
 verifier never trained on these rows, and neither its thresholds nor its calibration were
@@ -12,8 +12,9 @@ on all of ``wice_dev_claims`` and ``halueval_qa``, so its figures on those two f
 Arms, each scoring the whole response against its sources as one claim, alone and with
 contradicted/invented specifics capped (``+specifics``, what guard does):
 - ``baseline``: the previous offline verifier (fitted on the two development files);
-- ``offline``: the shipped offline verifier (``guard/verify/params/offline.json``);
-- ``model``: a support model folder (``--model``), when given.
+- ``offline``: the offline verifier (``guard/verify/params/offline.json``);
+- ``model``: the support model (``guard/verify/models/support-minilm``, or ``--model``);
+- ``combined``: the blend of the two, the default (``params/combined.json``, or ``--combined``).
 
 AUROC ranks hallucinated above faithful by ``1 - support``; balanced accuracy at each arm's own
 medium-risk threshold. 95 % intervals: percentile bootstrap over rows, 1,000 resamples, seed 0.
@@ -26,6 +27,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -34,7 +36,9 @@ import numpy as np  # noqa: E402
 
 from guard.evals.metrics import Undefined, auroc, balanced_accuracy, bootstrap_intervals  # noqa: E402
 from guard.verify import contradictions  # noqa: E402
+from guard.verify.combined import CombinedVerifier  # noqa: E402
 from guard.verify.offline import OfflineVerifier  # noqa: E402
+from guard.verify.support_model import SupportModelVerifier  # noqa: E402
 from guard.verify.splits import REPORT, Row, load_rows  # noqa: E402
 from guard.verify.train import held_out_rows  # noqa: E402
 
@@ -70,16 +74,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=600, help="report rows per file at most")
     parser.add_argument("--baseline", type=Path, default=BASELINE, help="offline parameters to compare with")
     parser.add_argument("--offline", type=Path, help="offline parameters to measure (default: shipped)")
-    parser.add_argument("--model", type=Path, help="a support model folder (weights + support.json) to measure too")
+    parser.add_argument("--model", type=Path, help="support model folder to measure (default: shipped)")
+    parser.add_argument("--combined", type=Path, help="combined.json blending --model with --offline (default: shipped)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     held = held_out_rows(load_rows(args.data), args.seed)
-    arms = {"baseline": OfflineVerifier(args.baseline), "offline": OfflineVerifier(args.offline)}
-    if args.model:
-        from guard.verify.support_model import SupportModelVerifier
-
-        arms["model"] = SupportModelVerifier(args.model)
+    arms: dict[str, Any] = {"baseline": OfflineVerifier(args.baseline), "offline": OfflineVerifier(args.offline)}
+    arms["model"] = SupportModelVerifier(args.model)
+    arms["combined"] = CombinedVerifier(args.combined, offline=arms["offline"], model=arms["model"])
     started = time.perf_counter()
     results: dict[str, dict] = {}
     for file, rows in sorted(held[REPORT].items()):
@@ -90,7 +93,7 @@ def main() -> None:
                          "flagged_by_specifics": round(float(flagged.mean()), 4)}
         for name, verifier in arms.items():
             raw = arm_scores(verifier, rows)
-            capped = np.where(flagged, np.minimum(raw, contradictions.CONTRADICTED_SUPPORT), raw)
+            capped = np.where(flagged, raw * contradictions.CONTRADICTED_SUPPORT, raw)  # contradictions.cap
             results[file][name] = metrics(faithful, raw, verifier.threshold("medium"))
             results[file][f"{name}+specifics"] = metrics(faithful, capped, verifier.threshold("medium"))
         print(file, json.dumps(results[file]), flush=True)

@@ -7,6 +7,10 @@ confidence never falls when a signal rises. The support slope and the intercept 
 Platt-fitted on held-out verifier scores of labelled data (``guard.verify.fit``);
 signals without labelled data carry a mild prior slope, recorded with a reason in
 ``guard/verify/params/confidence.json``. Signals the file does not name are ignored.
+
+Verifiers score on different scales, so the support slope and the intercept are fitted per
+verifier: ``support_by_verifier`` holds those of each verifier fitted so far; any other uses
+the top-level ones (fitted for the default verifier).
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ PARAMS_FILE = Path(__file__).parent / "verify" / "params" / "confidence.json"
 
 
 class ConfidenceModel:
-    def __init__(self, params_file: str | Path = PARAMS_FILE):
+    def __init__(self, params_file: str | Path = PARAMS_FILE, verifier: str | None = None):
         params = json.loads(Path(params_file).read_text())
         self.intercept = float(params["intercept"])
         self.slopes = {name: float(spec["slope"]) for name, spec in params["signals"].items()}
+        own = params.get("support_by_verifier", {}).get(verifier or "")
+        if own is not None:
+            self.intercept, self.slopes["support"] = float(own["intercept"]), float(own["slope"])
         negative = [name for name, slope in self.slopes.items() if slope < 0]
         if negative:
             raise ValueError(f"{params_file}: negative slopes for {negative} would make confidence fall as they rise")

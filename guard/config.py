@@ -113,7 +113,7 @@ class CitationsConfig(_Section):
 
 class SupportConfig(_Section):
     enabled: bool = True
-    verifier: Literal["support_model", "offline", "cross_encoder", "llm_judge"] = "offline"
+    verifier: Literal["combined", "offline", "support_model", "cross_encoder", "llm_judge"] = "combined"
     cross_encoder_model: str | None = None
     judge_model: str | None = None
     threshold: float | None = Field(
@@ -263,6 +263,9 @@ class ServerConfig(_Section):
     models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
                               "and models.fallbacks.")
     graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
+    warm_up: bool = Field(True, description="Load the enabled layers' models (embedder, knowledge base index, "
+                          "support verifier) when the server starts, in a thread; /readyz is 503 until done. "
+                          "Off: they load on the first request that needs them.")
     console_secret: SecretStr | None = Field(None, description="Signs review console sessions; set it (from "
                                              "GUARD_SERVER__CONSOLE_SECRET) when several workers serve the console.")
     console_failed_logins: str = Field("10 per 15 minutes", description="Failed console logins allowed per client "

@@ -8,18 +8,16 @@ is loaded as sentence-transformers would.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from guard.onnx_encoder import OnnxEncoder
+from guard.onnx_encoder import load_or_none
 from guard.threads import model_forward
-
-_log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -51,7 +49,7 @@ class Embedder:
         source = str(packaged_model_dir()) if packaged else name_or_path
         self.name = name_or_path
         self.batch_size = batch_size
-        self._onnx = _onnx_encoder(Path(source)) if packaged and onnx else None
+        self._onnx = load_or_none(Path(source), PACKAGED_MAX_LENGTH) if packaged and onnx else None
         if self._onnx is not None:
             self._model = None
             self.dim = self._onnx.dim
@@ -115,15 +113,6 @@ def _sentence_transformer(source: str, packaged: bool):  # noqa: ANN202 - Senten
     return SentenceTransformer(source, device="cpu")
 
 
-def _onnx_encoder(model_dir: Path) -> OnnxEncoder | None:
-    """The ONNX Runtime encoder, or None (torch is used) when onnxruntime is missing or the export failed."""
-    try:
-        return OnnxEncoder(model_dir, max_length=PACKAGED_MAX_LENGTH)
-    except Exception as exc:  # noqa: BLE001 - a slower encoder beats no answer
-        _log.warning("ONNX Runtime unavailable for %s (%s: %s); using torch", model_dir, type(exc).__name__, exc)
-        return None
-
-
 def length_batches(lengths: list[int], pass_tokens: int = PASS_TOKENS, max_batch: int = MAX_BATCH) -> list[list[int]]:
     """Indices grouped, longest first, into the batches that cost least to run.
 
@@ -145,7 +134,16 @@ def length_batches(lengths: list[int], pass_tokens: int = PASS_TOKENS, max_batch
     return batches[::-1]
 
 
-@lru_cache(maxsize=4)
+_embedders_lock = threading.Lock()
+
+
 def get_embedder(name_or_path: str = DEFAULT_MODEL) -> Embedder:
-    """The process-wide instance for a model."""
+    """The process-wide instance for a model, built once even when threads ask together (a server's start-up
+    warm-up and its first request): two builds would mean two loads, and on a new machine two ONNX exports."""
+    with _embedders_lock:
+        return _embedder(name_or_path)
+
+
+@lru_cache(maxsize=4)
+def _embedder(name_or_path: str) -> Embedder:
     return Embedder(name_or_path)

@@ -8,11 +8,13 @@ torch loaded, a worker also holds ~300 MB less.
 
 The graph is exported from the installed weights on first use into guard's cache folder
 (``GUARD_CACHE_DIR``, else ``~/.cache/guard``), checked against torch on two sentences before
-it is kept, and reused by every later process. It is not shipped: the weights are not ours.
+it is kept, and reused by every later process. It is not shipped: the weights are not ours. The shipped support
+model's encoder (``guard.verify.support_model``) runs the same way, exported from its fp16 weights.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import warnings
@@ -25,6 +27,8 @@ from guard.threads import model_threads
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
+
+_log = logging.getLogger(__name__)
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _CHECK_TEXTS = ["Refunds are paid within 5 business days.", "Yes."]
@@ -55,8 +59,8 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(str(exported_graph(model_dir)), options, providers=["CPUExecutionProvider"])
         self.dim = int(self._session.get_outputs()[0].shape[2])
 
-    def tokenize(self, texts: list[str]) -> list[Encoding]:
-        """Word pieces of each text, truncated as the model reads them; their lengths decide the batches."""
+    def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> list[Encoding]:
+        """Word pieces of each text (or pair of texts), truncated as the model reads them; their lengths decide the batches."""
         return self._tokenizer.encode_batch(texts)
 
     def token_vectors(self, encodings: list[Encoding]) -> list[tuple[list[str], np.ndarray]]:
@@ -71,6 +75,15 @@ class OnnxEncoder:
         return [(e.tokens, hidden[row, :len(e.ids)]) for row, e in enumerate(encodings)]
 
 
+def load_or_none(model_dir: Path, max_length: int) -> OnnxEncoder | None:
+    """The encoder, or None (the caller runs torch) when onnxruntime is missing or the export failed."""
+    try:
+        return OnnxEncoder(model_dir, max_length)
+    except Exception as exc:  # noqa: BLE001 - a slower encoder beats no answer
+        _log.warning("ONNX Runtime unavailable for %s (%s: %s); using torch", model_dir, type(exc).__name__, exc)
+        return None
+
+
 def exported_graph(model_dir: Path) -> Path:
     """The ONNX file for the weights in ``model_dir``, exported and checked once.
 
@@ -78,7 +91,7 @@ def exported_graph(model_dir: Path) -> Path:
     ~0.2 s, and a reinstall (new time) only costs one more export.
     """
     weights = (model_dir / "model.safetensors").stat()
-    target = cache_dir() / "onnx" / f"{model_dir.parent.name}-{weights.st_size}-{weights.st_mtime_ns}.onnx"
+    target = cache_dir() / "onnx" / f"{model_dir.parent.name}-{model_dir.name}-{weights.st_size}-{weights.st_mtime_ns}.onnx"
     if target.exists():
         return target
     try:
@@ -102,7 +115,9 @@ def _export(model_dir: Path, path: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    # fp32 whatever the weights are stored in (the support model ships fp16): CPUs compute fp32 faster.
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager", dtype=torch.float32,
+                                      add_pooling_layer=False).eval()
 
     class LastHiddenState(torch.nn.Module):
         def __init__(self) -> None:

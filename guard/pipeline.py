@@ -58,7 +58,7 @@ class Guard:
         self.config = config or load_config()
         self.llm = model_client or ModelClient(self.config.models)
         self.layers = list(layers) if layers is not None else default_layers(self.config)
-        self.confidence = confidence or ConfidenceModel()
+        self.confidence = confidence or ConfidenceModel(verifier=self.config.support.verifier)
         telemetry = self.config.telemetry
         # The review queue always lives in the store; telemetry.enabled only turns request records off.
         self.store = store or open_store(telemetry.database, busy_timeout_s=telemetry.busy_timeout_s)
@@ -165,6 +165,40 @@ class Guard:
     def check(self, response: str, sources: Sequence[str | Source | dict[str, Any]], question: str | None = None) -> GuardMetadata:
         """Synchronous ``acheck``."""
         return _run_sync(self.acheck(response, sources, question))
+
+    # -- start-up ----------------------------------------------------------
+
+    def warm_up(self) -> dict[str, LayerReport]:
+        """Load now what the enabled layers otherwise load on first use: the embedder (and on a new machine its
+        ONNX export), the knowledge base's index, the support verifier's models; each runs once on a sample.
+
+        Never calls a model provider (no answer, no LLM judge). Blocking, seconds on a cold machine: run it
+        in a thread (``awarm_up``) or before serving. Never done on import or construction. A layer that
+        fails is logged and reported, not raised: it still loads on first use.
+        """
+        started = time.perf_counter()
+        report: dict[str, LayerReport] = {}
+        for layer in self.layers:
+            warm = getattr(layer, "warm_up", None)
+            if not callable(warm):
+                continue
+            t0 = time.perf_counter()
+            status, reason = "ok", None
+            try:
+                warm()
+            except Skip as skip:
+                status, reason = "skipped", skip.reason
+            except Exception as exc:  # noqa: BLE001 - a layer that cannot warm up may still load on first use
+                self.log.warning("warm_up_failed", layer=layer.name, error=f"{type(exc).__name__}: {exc}")
+                status, reason = "error", f"{type(exc).__name__}: {exc}"
+            report[layer.name] = LayerReport(status=status, reason=reason, ms=round((time.perf_counter() - t0) * 1000, 2))
+        self.log.info("warmed_up", ms=round((time.perf_counter() - started) * 1000, 2),
+                      layers={name: r.status for name, r in report.items()})
+        return report
+
+    async def awarm_up(self) -> dict[str, LayerReport]:
+        """``warm_up`` off the event loop."""
+        return await asyncio.to_thread(self.warm_up)
 
     # -- steps -------------------------------------------------------------
 

@@ -1,17 +1,19 @@
 """The OpenAI-compatible proxy: ``create_app(guard, config)`` builds the Starlette app ``guard serve`` runs.
 
 No middleware on the request path (auth is a call per route): the
-pass-through cost is routing, one JSON parse and one serialisation. Shutdown
-waits for in-flight requests (uvicorn) and then flushes the records
-(``guard.aclose()`` in the lifespan).
+pass-through cost is routing, one JSON parse and one serialisation. Start-up
+warms the models up in a thread (``server.warm_up``; ``/readyz`` is 503 until
+it is done). Shutdown waits for in-flight requests (uvicorn) and then flushes
+the records (``guard.aclose()`` in the lifespan).
 """
 
 from __future__ import annotations
 
 import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,15 +26,20 @@ from guard.adapters.server.completions import ChatCompletions, served_models
 from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.records import Records, json_response
+from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
 from guard.pipeline import Guard
 
 
-def create_app(guard: Guard, config: GuardConfig) -> Starlette:
-    """The proxy's app around one shared ``Guard``."""
+def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] | None = None) -> Starlette:
+    """The proxy's app around one shared ``Guard``.
+
+    On start it runs ``warm_up`` in a thread, by default ``guard.warm_up`` when ``server.warm_up`` is on.
+    """
+    warm = WarmUp(warm_up or (guard.warm_up if config.server.warm_up else None), guard.log)
     chat = ChatCompletions(Variants(guard, config), config)
-    records = Records(guard, config)
+    records = Records(guard, config, warm)
 
     async def list_models(request: Request) -> Response:
         require_app(request, config)
@@ -57,6 +64,7 @@ def create_app(guard: Guard, config: GuardConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warm.start()  # not awaited: the server listens (healthz, 503 on readyz) while the models load
         yield
         await guard.aclose()  # in-flight requests are done (uvicorn waits): their records are flushed now
 
@@ -84,9 +92,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def app_from_env() -> Starlette:
     """uvicorn's factory for ``--workers N``: each worker process builds its guard from ``GUARD_CONFIG``."""
     config = load_config(os.environ.get("GUARD_CONFIG") or None)
-    app = create_app(Guard(config), config)
+    return served_app(config)
+
+
+def served_app(config: GuardConfig) -> Starlette:
+    """The app ``guard serve`` runs in a process it owns: the heap is settled after start-up and the warm-up."""
+    guard = Guard(config)
+    app = create_app(guard, config, warm_up=_settled(guard.warm_up) if config.server.warm_up else None)
     settle_heap()
     return app
+
+
+def _settled(warm_up: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        report = warm_up()
+        settle_heap()  # the models just loaded are start-up too: no full collection should walk them again
+        return report
+
+    return run
 
 
 def settle_heap() -> None:

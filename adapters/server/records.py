@@ -19,6 +19,7 @@ from guard.adapters.server.auth import require_admin, require_app
 from guard.adapters.server.body import read_body
 from guard.adapters.server.errors import ApiError
 from guard.adapters.server.schemas import DecisionBody, FeedbackBody, parse_json, validate
+from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig
 from guard.pipeline import Guard
 from guard.store.models import ReviewItem, ReviewStatus
@@ -36,8 +37,9 @@ def _dump(model: BaseModel | None) -> Any:
 
 
 class Records:
-    def __init__(self, guard: Guard, config: GuardConfig):
+    def __init__(self, guard: Guard, config: GuardConfig, warm_up: WarmUp | None = None):
         self.guard, self.config = guard, config
+        self.warm_up = warm_up or WarmUp(None, guard.log)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         return parse_json(await read_body(request, self.config.server.max_body_bytes))
@@ -107,7 +109,8 @@ class Records:
         return json_response({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        """Ready when the store answers and, with grounding on, the knowledge base folder is there."""
+        """Ready when the store answers, with grounding on the knowledge base folder is there, and the start-up
+        warm-up of the models is over."""
         checks: dict[str, str] = {}
         try:
             await asyncio.to_thread(self.guard.store.ping)
@@ -120,8 +123,18 @@ class Records:
         else:
             checks["knowledge_base"] = "disabled"
         ready = all(v in ("ok", "disabled") for v in checks.values())
-        return json_response({"status": "ready" if ready else "not ready", "checks": checks},
-                             status=200 if ready else 503)
+        # A failed warm-up still counts as ready: the process serves, and each request loads what it needs
+        # as it would with server.warm_up off (slower, once). Holding readiness back would keep a working
+        # server out of the load balancer, where a restart would most likely fail the same way. Logged.
+        checks["models"] = self.warm_up.status
+        body: dict[str, Any] = {"status": "ready" if ready and not self.warm_up.warming else "not ready"}
+        if self.warm_up.warming:
+            body["reason"] = "warming up models"
+        elif not ready:
+            body["reason"] = "; ".join(f"{name}: {value}" for name, value in checks.items()
+                                       if value not in ("ok", "disabled") and name != "models")
+        body["checks"] = checks
+        return json_response(body, status=200 if body["status"] == "ready" else 503)
 
 
 def _decided_answer(record: Any, review: ReviewItem | None) -> str | None:

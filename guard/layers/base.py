@@ -24,6 +24,11 @@ class Layer(Protocol):
     ``run`` reads the request state and adds its signal; it raises ``Skip`` when
     it has nothing to do. The pipeline times it and turns any other exception
     into an ``error`` status, so one broken layer never loses the answer.
+
+    A layer that loads models or indexes on first use may also define
+    ``warm_up(self) -> None``, which loads them now (``Guard.warm_up``). It is
+    optional, so not part of this protocol; it must never call a model
+    provider, and raises ``Skip`` when the layer is off or has nothing to load.
     """
 
     name: str

@@ -35,6 +35,8 @@ INSTRUCTION = (
     "say that you don't know instead of guessing."
 )
 
+WARM_UP_QUERY = "How long does a refund take?"  # any text: the search only has to run once
+
 _shared: dict[tuple[str, str], KnowledgeBase] = {}
 _shared_lock = threading.Lock()
 
@@ -72,6 +74,15 @@ class GroundingLayer:
             state.prompt = _grounded_prompt(state.messages, state.sources)
         elif settings.refuse_without_source:
             state.refusal = REFUSAL
+
+    def warm_up(self) -> None:
+        """Open the knowledge base and run one search now: its index and the embedder otherwise load on first use."""
+        if not self.config.grounding.enabled:
+            raise Skip("grounding disabled")
+        folder = Path(self.config.knowledge_base.path).expanduser()
+        if not folder.is_dir() or not any(folder.iterdir()):  # as in run(): a missing folder is not created
+            raise Skip(f"no knowledge base at {folder}")
+        self._retrieve(WARM_UP_QUERY)
 
     def _retrieve(self, question: str) -> list[Hit]:
         kb = shared_knowledge_base(self.config.knowledge_base)

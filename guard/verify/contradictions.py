@@ -16,6 +16,7 @@ negation. Everything here is string work: it behaves the same on every machine.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from guard.verify.text import (
     words,
 )
 
-# A contradicted claim scores at most this, so any threshold in use lists it as unsupported.
+# A contradicted claim scores at most this (its score times this), so any threshold in use lists it as unsupported.
 CONTRADICTED_SUPPORT = 0.05
 # The best-matching sentence speaks about the claim's subject when it shares this much of its content.
 SAME_TOPIC_OVERLAP = 0.5
@@ -113,8 +114,14 @@ def find(claim: str, evidence: Sequence[str]) -> list[Finding]:
 
 
 def cap(probability: float, findings: Sequence[Finding]) -> float:
-    """The support score once the deterministic findings are counted: a contradicted claim stays low."""
-    return min(probability, CONTRADICTED_SUPPORT) if findings else probability
+    """The support score once the deterministic findings are counted: a contradicted claim stays low.
+
+    Scaled into [0, CONTRADICTED_SUPPORT] rather than clipped to it, so the verifier's score still orders
+    contradicted claims among themselves (one paraphrased year is not an invented name and a wrong price
+    together). Chosen on the held-out ``select`` split: AUROC as high or higher on every file (WiCE 0.77 ->
+    0.82, HaluEval dialogue 0.67 -> 0.75, summaries 0.66 -> 0.70).
+    """
+    return CONTRADICTED_SUPPORT * probability if findings else probability
 
 
 def _missing(claim: str, c: _Specifics, whole: _Specifics) -> list[Finding]:
@@ -145,9 +152,18 @@ def _missing(claim: str, c: _Specifics, whole: _Specifics) -> list[Finding]:
     for identifier in sorted(c.identifiers - whole.identifiers):
         found.append(Finding("identifier", identifier))
     for name in sorted(names(claim) - whole.words - set(_MONTHS)):
-        if name not in {stem(w) for w in NEGATIONS} and not _is_identifier_part(name, c.identifiers):
+        if (name not in {stem(w) for w in NEGATIONS} and not _is_identifier_part(name, c.identifiers)
+                and not _same_name_stated(name, whole.words)):
             found.append(Finding("name", name))
     return found
+
+
+def _same_name_stated(name: str, stems: frozenset[str]) -> bool:
+    """The name in another form: "Bulgaria" and "Bulgarian", "Canada" and "Canadian"."""
+    if len(name) < 5:
+        return False
+    return any(len(s) - len(name) <= 3 and len(os.path.commonprefix((name, s))) >= len(name) - 1
+               for s in stems if s[:4] == name[:4])
 
 
 def _contradicted(claim: str, c: _Specifics, sentences: list[tuple[str, _Specifics]]) -> list[Finding]:

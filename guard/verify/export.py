@@ -62,6 +62,24 @@ def platt(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray) -> dict
     return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}
 
 
+def write_support_calibration(verifier: str, calibration: dict[str, float], why: str, command: str,
+                              data: dict[str, str]) -> None:
+    """A verifier's support slope and intercept in ``params/confidence.json`` (``guard.confidence``): the top-level
+    ones for the default verifier, ``support_by_verifier`` for the others; the other signals keep theirs."""
+    from guard.config import SupportConfig
+
+    path = Path(__file__).parent / "params" / "confidence.json"
+    confidence = json.loads(path.read_text())
+    if verifier == SupportConfig().verifier:
+        confidence["intercept"] = calibration["intercept"]
+        confidence["signals"]["support"] = {"slope": calibration["slope"], "fitted": True, "why": why}
+    else:
+        confidence.setdefault("support_by_verifier", {})[verifier] = {**calibration, "why": why}
+    provenance = confidence.setdefault("provenance", {})
+    provenance["support"] = {**provenance.get("support", {}), verifier: {"command": command, "data": data}}
+    path.write_text(json.dumps(confidence, indent=2) + "\n")
+
+
 def fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
@@ -99,14 +117,9 @@ def main(argv: list[str] | None = None) -> None:
             "data": {f"{p.parent.name}/{p.name}": fingerprint(p) for p in data_files}},
     }
     (target / PARAMS_FILE).write_text(json.dumps(params, indent=2))
-    confidence_file = Path(__file__).parent / "params" / "confidence.json"
-    confidence = json.loads(confidence_file.read_text())
-    confidence["intercept"] = calibration["intercept"]
-    confidence["signals"]["support"] = {
-        "slope": calibration["slope"], "fitted": True,
-        "why": "Platt scaling of the support model's capped scores on the held-out select split, files weighted equally"}
-    confidence["provenance"] = {"command": "python -m guard.verify.export", "data": params["provenance"]["data"]}
-    confidence_file.write_text(json.dumps(confidence, indent=2))
+    write_support_calibration("support_model", calibration, "Platt scaling of the support model's capped scores on the held-out "
+                              "select split, files weighted equally", "python -m guard.verify.export",
+                              params["provenance"]["data"])
     print(json.dumps({"thresholds": thresholds, "calibration": calibration}, indent=2))
 
 

@@ -35,6 +35,10 @@ def _build(kind: str, cross_encoder_model: str | None, judge_model: str | None, 
         from guard.verify.support_model import SupportModelVerifier
 
         return SupportModelVerifier()
+    if kind == "combined":
+        from guard.verify.combined import CombinedVerifier
+
+        return CombinedVerifier()
     if kind == "offline":
         from guard.verify.offline import OfflineVerifier
 

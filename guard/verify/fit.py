@@ -1,4 +1,4 @@
-"""Fit the offline verifier and the confidence calibration from labelled data; report held-out quality.
+"""Fit the offline verifier from labelled data; report held-out quality.
 
     python -m guard.verify.fit --data ../shared/data [--split vitaminc=6000,begin=2000,...]
 
@@ -7,8 +7,9 @@ With ``--split``, the trees learn from the training side of the grouped split
 HaluEval and BEGIN length-matched), so ``benchmarks/verify_heldout.py`` can measure them on
 the ``report`` half, which no fitted part saw.
 
-Writes ``params/offline.json`` (boosted trees over ``features.FEATURE_NAMES``) and
-``params/confidence.json`` (per-signal calibration). Every figure printed is held
+Writes ``params/offline.json`` (boosted trees over ``features.FEATURE_NAMES``); its thresholds and its
+confidence calibration are then chosen on the ``select`` half (``python -m guard.verify.thresholds``,
+``python -m guard.verify.combine --confidence``). Every figure printed is held
 out: cross-validated within each file (grouped, synthetic pairs only from training
 folds) and across files (fit on one, test on the other). Needs scikit-learn (dev extra).
 """
@@ -41,14 +42,6 @@ SYNTHETIC_WEIGHT = 0.5
 TREES = dict(max_depth=3, max_iter=150, learning_rate=0.05, l2_regularization=1.0, random_state=SEED)
 # More similarity or overlap never lowers support; more missing numbers/names or a negation mismatch never raises it.
 MONOTONE = [-1 if name.endswith(("_missing", "_mismatch")) else 1 for name in FEATURE_NAMES]
-# Signals with no labelled data behind them get a deliberately mild vote: slope * logit(signal).
-PRIOR_SLOPES = {
-    "citations": (0.5, "citation recall/precision reuse the support verifier: half weight for the overlap"),
-    "consistency": (0.75, "SelfCheckGPT-style agreement; no labelled multi-sample data is shipped"),
-    "retrieval": (0.25, "how relevant the retrieved sources are says little about the answer itself"),
-    "token_confidence": (0.5, "mean/min probability of the answer's own tokens; no labelled answers with "
-                              "log-probabilities here, so a mild prior: models are often confidently wrong"),
-}
 
 
 @dataclass
@@ -258,8 +251,6 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(held_out, indent=2))
 
     final = fit_trees(*training_set([(ds, np.arange(len(ds.y))) for ds in datasets]))
-    support = fit_platt(np.concatenate([oof[ds.name] for ds in datasets]), np.concatenate([ds.y for ds in datasets]),
-                        np.concatenate([np.full(len(ds.y), 1000 / len(ds.y)) for ds in datasets]))
     command = "python -m guard.verify.fit" + (f" --split {args.split}" if args.split else "")
     provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": command, "split": args.split}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -268,12 +259,7 @@ def main(argv: list[str] | None = None) -> None:
                        for t in final.trees]}
     (args.out / "offline.json").write_text(json.dumps(
         {"embedding_model": DEFAULT_MODEL, "model": model, "held_out": held_out, "provenance": provenance}))
-    signals = {"support": {"slope": support["slope"], "fitted": True,
-                           "why": "Platt scaling of out-of-fold support scores, files weighted equally"}}
-    signals.update({name: {"slope": slope, "fitted": False, "why": why} for name, (slope, why) in PRIOR_SLOPES.items()})
-    (args.out / "confidence.json").write_text(json.dumps(
-        {"intercept": support["intercept"], "signals": signals, "provenance": provenance}, indent=2))
-    print(f"wrote {args.out / 'offline.json'} and {args.out / 'confidence.json'}")
+    print(f"wrote {args.out / 'offline.json'}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel
 
-HEAD_FILE = "head.safetensors"
+from guard.verify.support_model import HEAD_FILE
+
 
 
 class SupportScorer(torch.nn.Module):

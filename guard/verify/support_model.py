@@ -2,7 +2,9 @@
 
 Trained by ``python -m guard.verify.train`` on the shared labelled pairs and exported by
 ``python -m guard.verify.export`` (weights in ``guard/verify/models/support-minilm/``, fp16;
-the network is ``guard.verify.scorer``). None ships yet: see README, "Measured".
+the network is ``guard.verify.scorer``). It runs on ONNX Runtime (the encoder exported on first
+use into guard's cache folder as in ``guard.onnx_encoder``, the mean pooling and the linear head in
+numpy), so a serving process does not load torch; torch is the fallback when no graph can be made.
 
 Before the cross-encoder reads a pair, the source sentences that share the most words with
 the claim are chosen until the pair fits the model (``guard.verify.evidence``, the same cut as in training); sentence lengths are cached
@@ -25,11 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from guard.embeddings import length_batches
+from guard.onnx_encoder import load_or_none
 from guard.threads import model_forward
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
 
 PARAMS_FILE = "support.json"
+HEAD_FILE = "head.safetensors"  # the linear head beside the encoder's own files (``guard.verify.scorer`` writes it)
 
 
 def model_dir() -> Path:
@@ -76,30 +81,22 @@ class SupportModelVerifier(SupportVerifier):
         self.batch_size = batch_size
         self._tokens = _TokenCounts()
         self._load_lock = threading.Lock()
-        self._model = None
-        self._tokenizer = None
+        self._runtime: _OnnxScorer | _TorchScorer | None = None
+        self._counter = None
 
     @property
-    def model(self):  # noqa: ANN201 - a guard.verify.scorer.SupportScorer, imported lazily (torch)
+    def runtime(self) -> _OnnxScorer | _TorchScorer:
         """Loaded once, on first use, whichever thread gets there first."""
         with self._load_lock:
-            if self._model is None:
-                from transformers import AutoTokenizer
-
-                from guard.verify.scorer import SupportScorer
-
-                self._tokenizer = AutoTokenizer.from_pretrained(str(self.folder), local_files_only=True)
-                self._model = SupportScorer.load(self.folder)
-            return self._model
-
-    @property
-    def tokenizer(self):  # noqa: ANN201 - a transformers tokenizer
-        _ = self.model
-        return self._tokenizer
+            if self._runtime is None:
+                encoder = load_or_none(self.folder, self.max_length)
+                self._runtime = (_OnnxScorer(encoder, self.folder) if encoder is not None
+                                 else _TorchScorer(self.folder, self.max_length, self.batch_size))
+            return self._runtime
 
     def load(self) -> None:
         """Load the model now (it otherwise loads on first use), e.g. at process start, off the event loop."""
-        _ = self.model
+        _ = self.runtime
 
     def pairs(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[tuple[str, str]]:
         """(evidence, claim) texts as the model reads them, cut to fit; one question (or None) per pair."""
@@ -117,9 +114,17 @@ class SupportModelVerifier(SupportVerifier):
         return built
 
     def _count(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text, untruncated: the evidence budget is spent on whole sentences."""
         if not texts:
             return []
-        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        if self._counter is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            counter.no_truncation()
+            counter.no_padding()
+            self._counter = counter
+        return [len(e.ids) for e in self._counter.encode_batch(texts, add_special_tokens=False)]
 
     def probabilities(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> list[float]:
         """Synchronous scoring, for batch jobs that are not in an event loop."""
@@ -127,18 +132,58 @@ class SupportModelVerifier(SupportVerifier):
 
     def predict(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[float]:
         """Scores of pairs that each come with their own question (labelled rows in benchmarks)."""
+        if not pairs:
+            return []
+        runtime = self.runtime
+        return (1.0 / (1.0 + np.exp(-runtime.logits(self.pairs(pairs, questions))))).tolist()
+
+    async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
+        return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))
+
+
+class _OnnxScorer:
+    """The encoder on ONNX Runtime, its token vectors mean-pooled and read by the head, as ``SupportScorer`` does."""
+
+    def __init__(self, encoder, folder: Path):  # noqa: ANN001 - a guard.onnx_encoder.OnnxEncoder
+        from safetensors.numpy import load_file
+
+        head = load_file(str(folder / HEAD_FILE))
+        self.encoder = encoder
+        self.weight = head["weight"].astype(np.float32).reshape(-1)
+        self.bias = float(head["bias"].astype(np.float32).reshape(-1)[0])
+
+    def logits(self, inputs: list[tuple[str, str]]) -> np.ndarray:
+        encodings = self.encoder.tokenize(inputs)
+        logits = np.zeros(len(inputs))
+        with model_forward(torch_threads=False):
+            for batch in length_batches([len(e.ids) for e in encodings]):
+                vectors = self.encoder.token_vectors([encodings[i] for i in batch])
+                logits[batch] = np.stack([v.mean(axis=0) for _, v in vectors]) @ self.weight + self.bias
+        return logits
+
+
+class _TorchScorer:
+    """``guard.verify.scorer.SupportScorer`` on torch, where ONNX Runtime is not available."""
+
+    def __init__(self, folder: Path, max_length: int, batch_size: int = 32):
+        from transformers import AutoTokenizer
+
+        from guard.verify.scorer import SupportScorer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.model = SupportScorer.load(folder)
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    def logits(self, inputs: list[tuple[str, str]]) -> np.ndarray:
         import torch
 
-        inputs = self.pairs(pairs, questions)
         order = sorted(range(len(inputs)), key=lambda i: len(inputs[i][0]) + len(inputs[i][1]))  # little padding
-        scores = np.zeros(len(inputs))
+        logits = np.zeros(len(inputs))
         with torch.inference_mode(), model_forward():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start:start + self.batch_size]
                 encoded = self.tokenizer([inputs[i][0] for i in batch], [inputs[i][1] for i in batch], truncation=True,
                                          max_length=self.max_length, padding=True, return_tensors="pt")
-                scores[batch] = torch.sigmoid(self.model(**encoded)).numpy()
-        return scores.tolist()
-
-    async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
-        return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))
+                logits[batch] = self.model(**encoded).numpy()
+        return logits

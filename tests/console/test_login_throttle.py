@@ -15,7 +15,8 @@ ADMIN_KEY = "admin-key-for-throttle-tests"
 @pytest.fixture
 def console(tmp_path):
     config = GuardConfig(telemetry={"database": str(tmp_path / "guard.db")},
-                         server={"admin_keys": [ADMIN_KEY], "console_failed_logins": "2 per minute"})
+                         server={"admin_keys": [ADMIN_KEY], "console_failed_logins": "2 per minute",
+                                 "warm_up": False})
     with TestClient(create_app(Guard(config), config), base_url="https://testserver") as client:
         yield client
 

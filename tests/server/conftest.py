@@ -20,11 +20,14 @@ APP_KEY, ADMIN_KEY = "sk-app-test-key", "sk-admin-test-key"
 
 
 def server_config(**sections: Any) -> GuardConfig:
-    """Every layer off unless a test turns it on: the proxy as a pass-through."""
+    """Every layer off unless a test turns it on: the proxy as a pass-through.
+
+    No start-up warm-up either: a test that turns a layer on pays for its models only if a request uses them.
+    """
     base: dict[str, Any] = {
         "models": {"default": MODEL, "max_attempts": 1, "timeout_s": 30},
         "grounding": {"enabled": False}, "support": {"enabled": False}, "citations": {"enabled": False},
-        "consistency": {"enabled": False}, "review": {"enabled": False},
+        "consistency": {"enabled": False}, "review": {"enabled": False}, "server": {"warm_up": False},
     }
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}
@@ -73,13 +76,16 @@ class Proxy:
 
 @pytest.fixture
 def start_proxy(upstream) -> Iterator[Callable[..., Proxy]]:
-    """``start_proxy(**config_sections)``: a running proxy over the fake upstream; stopped after the test."""
+    """``start_proxy(**config_sections)``: a running proxy over the fake upstream; stopped after the test.
+
+    ``warm_up`` replaces the start-up warm-up (a test's own, e.g. one that waits for an event).
+    """
     started: list[RunningServer] = []
 
-    def start(**sections: Any) -> Proxy:
+    def start(*, warm_up: Callable[[], Any] | None = None, **sections: Any) -> Proxy:
         config = server_config(**sections)
         guard = Guard(config)
-        server = RunningServer(create_app(guard, config))
+        server = RunningServer(create_app(guard, config, warm_up=warm_up))
         started.append(server)
         return Proxy(guard, server)
 

@@ -111,7 +111,8 @@ def test_health_routes_answer_without_a_key(start_proxy):
 
     assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(proxy.url + "/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"store": "ok", "knowledge_base": "disabled"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"store": "ok", "knowledge_base": "disabled",
+                                                          "models": "disabled"}
 
 
 def test_readyz_is_503_when_the_knowledge_base_is_missing(start_proxy, tmp_path):

@@ -42,6 +42,17 @@ def test_broken_signal_values_are_ignored(confidence):
     assert confidence({"support": 0.8, "citations": float("nan")}) == confidence({"support": 0.8})
 
 
+def test_a_verifier_with_its_own_fit_gets_its_own_support_slope_and_intercept(tmp_path):
+    path = tmp_path / "confidence.json"
+    path.write_text('{"intercept": 0.4, "signals": {"support": {"slope": 0.5}, "token_confidence": {"slope": 0.5}}, '
+                    '"support_by_verifier": {"offline": {"intercept": 0.0, "slope": 0.9}}}')
+
+    trees, other = ConfidenceModel(path, verifier="offline"), ConfidenceModel(path, verifier="llm_judge")
+
+    assert (trees.intercept, trees.slopes["support"], trees.slopes["token_confidence"]) == (0.0, 0.9, 0.5)
+    assert (other.intercept, other.slopes["support"]) == (0.4, 0.5)
+
+
 def test_negative_slopes_are_refused(tmp_path):
     path = tmp_path / "confidence.json"
     path.write_text('{"intercept": 0, "signals": {"support": {"slope": -1}}}')

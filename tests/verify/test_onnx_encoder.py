@@ -46,7 +46,7 @@ def test_without_onnx_runtime_the_embedder_falls_back_to_torch(monkeypatch, torc
     def unavailable(*_args, **_kwargs):
         raise ImportError("No module named 'onnxruntime'")
 
-    monkeypatch.setattr(embeddings, "OnnxEncoder", unavailable)
+    monkeypatch.setattr(onnx_encoder, "OnnxEncoder", unavailable)
     fallback = Embedder()
     assert fallback._onnx is None
     assert np.allclose(fallback.encode(TEXTS[:2]), torch_embedder.encode(TEXTS[:2]), atol=1e-6)

@@ -1,17 +1,11 @@
-"""The trainable support model path: a scorer saved as training saves it is read back and scores pairs.
-
-No trained weights ship (see README, "Measured"); these tests save an untrained head on the
-packaged MiniLM, which is enough to pin the file format, batching and question handling.
-"""
+"""The shipped support model: a cross-encoder fine-tuned here, read on ONNX Runtime, the same scores as on torch."""
 
 from __future__ import annotations
 
-import json
-
+import numpy as np
 import pytest
 
-from guard.embeddings import packaged_model_dir
-from guard.verify.support_model import PARAMS_FILE, SupportModelVerifier
+from guard.verify.support_model import SupportModelVerifier, _TorchScorer
 
 PAIRS = [("Refunds take 5 business days.", ["Refunds are paid within 5 business days."]),
          ("Express shipping costs 12 dollars.", ["Express shipping costs 12 dollars.", "Standard is free."]),
@@ -19,24 +13,14 @@ PAIRS = [("Refunds take 5 business days.", ["Refunds are paid within 5 business 
 
 
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory):
-    import torch
-    from transformers import AutoTokenizer
-
-    from guard.verify.scorer import SupportScorer
-
-    folder = tmp_path_factory.mktemp("support-model")
-    torch.manual_seed(0)
-    SupportScorer.from_encoder(packaged_model_dir()).save(folder, half=True)
-    AutoTokenizer.from_pretrained(str(packaged_model_dir())).save_pretrained(folder)
-    (folder / PARAMS_FILE).write_text(json.dumps({"max_length": 128, "thresholds": {
-        "medium": {"threshold": 0.4}, "high": {"threshold": 0.6}}}))
-    return folder
+def verifier() -> SupportModelVerifier:
+    return SupportModelVerifier(batch_size=2)
 
 
-@pytest.fixture(scope="module")
-def verifier(model_folder):
-    return SupportModelVerifier(model_folder, batch_size=2)
+def test_a_restated_fact_outscores_a_contradicted_one(verifier):
+    restated, _, contradicted = verifier.probabilities(PAIRS)
+
+    assert restated > 0.5 > contradicted
 
 
 def test_scores_are_probabilities_in_the_order_of_the_pairs(verifier):
@@ -47,6 +31,14 @@ def test_scores_are_probabilities_in_the_order_of_the_pairs(verifier):
     assert together == pytest.approx(alone, abs=1e-5)
 
 
+def test_onnx_runtime_gives_the_scores_torch_gives(verifier):
+    inputs = verifier.pairs(PAIRS, [None] * len(PAIRS))
+
+    assert type(verifier.runtime).__name__ == "_OnnxScorer"
+    assert np.allclose(verifier.runtime.logits(inputs), _TorchScorer(verifier.folder, verifier.max_length).logits(inputs),
+                       atol=1e-4)
+
+
 def test_the_question_is_part_of_what_the_model_reads(verifier):
     claim, evidence = PAIRS[0]
 
@@ -55,8 +47,9 @@ def test_the_question_is_part_of_what_the_model_reads(verifier):
     assert "How long do refunds take?" in built[1] and claim in built[1]
 
 
-def test_thresholds_per_risk_come_from_the_saved_parameters(verifier):
-    assert (verifier.threshold("medium"), verifier.threshold("high"), verifier.threshold("low")) == (0.4, 0.6, 0.5)
+def test_thresholds_per_risk_were_chosen_with_the_weights(verifier):
+    assert 0.0 < verifier.threshold("medium") <= verifier.threshold("high") < 1.0
+    assert verifier.params["chosen_on"]["split"] == "select"
 
 
 def test_a_folder_without_parameters_names_the_training_command(tmp_path):

@@ -1,0 +1,88 @@
+"""Fit the blend of the trees and the cross-encoder on the held-out ``select`` split.
+
+    python -m guard.verify.combine --data ../shared/data [--model FOLDER] [--confidence]
+
+Scores the ``select`` rows with both verifiers, fits the blend's three numbers by logistic
+regression (files weighted equally; neither verifier trained on these rows), chooses the
+threshold per risk level on the blended scores with contradicted specifics capped, as guard
+reports them, and writes ``guard/verify/params/combined.json``. ``--confidence`` also refits
+the support slope and intercept of ``params/confidence.json`` for the blend and for the trees
+(``guard.confidence`` picks the configured verifier's). The ``report`` half is left for ``benchmarks/verify_heldout.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from guard.verify import contradictions
+from guard.verify.calibration import logit
+from guard.verify.combined import PARAMS_FILE, blend
+from guard.verify.export import fingerprint, platt, write_support_calibration
+from guard.verify.offline import OfflineVerifier, params_path
+from guard.verify.splits import SELECT, Row, load_rows
+from guard.verify.support_model import SupportModelVerifier
+from guard.verify.thresholds import choose, file_weights
+from guard.verify.train import held_out_rows
+
+
+def capped(scores: np.ndarray, rows: list[Row]) -> np.ndarray:
+    """Scores with contradicted or invented specifics capped, as the support layer reports them."""
+    return np.array([contradictions.cap(p, contradictions.find(r.response, list(r.sources))) for p, r in zip(scores, rows)])
+
+
+def fit_weights(offline: np.ndarray, model: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[str, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.column_stack([logit(offline), logit(model)])
+    fitted = LogisticRegression(C=1e4).fit(X, faithful, sample_weight=file_weights(files))
+    w_offline, w_model = (float(w) for w in fitted.coef_[0])
+    if min(w_offline, w_model) < 0:
+        raise ValueError(f"a negative weight ({w_offline:.3f}, {w_model:.3f}) would make support fall as a verifier's "
+                         "score rises; the two do not blend on this data")
+    return {"intercept": float(fitted.intercept_[0]), "offline": w_offline, "support_model": w_model}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", type=Path, help="support model folder (default: the package's)")
+    parser.add_argument("--seed", type=int, default=0, help="the split's seed (as in training)")
+    parser.add_argument("--out", type=Path, default=None, help="default: the package's params/combined.json")
+    parser.add_argument("--confidence", action="store_true", help="refit the support slope of params/confidence.json")
+    args = parser.parse_args(argv)
+
+    held = held_out_rows(load_rows(args.data), args.seed)[SELECT]
+    rows = [r for file_rows in held.values() for r in file_rows]
+    faithful = np.array([r.faithful for r in rows])
+    files = np.array([r.file for r in rows])
+    model = SupportModelVerifier(args.model)
+    offline = OfflineVerifier().probabilities([(r.response, list(r.sources)) for r in rows])
+    supported = np.asarray(model.predict([(r.response, list(r.sources)) for r in rows], [r.question for r in rows]))
+    weights = fit_weights(offline, supported, faithful, files)
+    scores = capped(blend(offline, supported, weights), rows)
+    params = {
+        "weights": weights,
+        "thresholds": choose(scores, faithful, files),
+        "chosen_on": {"split": "select", "seed": args.seed, "rows": {f: int((files == f).sum()) for f in sorted(set(files))}},
+        "provenance": {"command": "python -m guard.verify.combine", "support_model": model.params.get("provenance"),
+                       "data": {f"{p.parent.name}/{p.name}": fingerprint(p)
+                                for p in sorted(args.data.glob("*.jsonl")) + sorted((args.data / "train").glob("*.jsonl"))}},
+    }
+    (args.out or params_path(PARAMS_FILE)).write_text(json.dumps(params, indent=2) + "\n")
+    summary = {"weights": weights, "thresholds": params["thresholds"]}
+    if args.confidence:  # the blend's calibration, and the trees' on the same rows
+        for verifier, verifier_scores in (("combined", scores), ("offline", capped(offline, rows))):
+            summary[f"calibration_{verifier}"] = platt(verifier_scores, faithful, file_weights(files))
+            write_support_calibration(verifier, summary[f"calibration_{verifier}"],
+                                      f"Platt scaling of the {verifier} verifier's capped scores on the held-out select "
+                                      "split, files weighted equally", "python -m guard.verify.combine --confidence",
+                                      params["provenance"]["data"])
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

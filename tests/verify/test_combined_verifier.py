@@ -1,0 +1,71 @@
+"""The default verifier: the trees and the fine-tuned cross-encoder blended by weights fitted on held-out data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from guard.config import load_config
+from guard.verify import get_verifier
+from guard.verify.combine import fit_weights
+from guard.verify.combined import CombinedVerifier, blend
+
+RESTATED = ("Refunds are paid within 5 business days.", ["Refunds are paid within five business days of approval."])
+UNRELATED = ("The lamp ships with a solar panel.", ["Refunds are paid within five business days of approval."])
+
+
+@pytest.fixture(scope="module")
+def combined() -> CombinedVerifier:
+    return CombinedVerifier()
+
+
+def test_the_default_support_verifier_is_the_combined_one():
+    assert isinstance(get_verifier(load_config().support), CombinedVerifier)
+
+
+def test_a_restated_fact_is_supported_and_an_unrelated_claim_is_not(combined):
+    restated, unrelated = combined.probabilities([RESTATED, UNRELATED])
+
+    assert restated > combined.threshold("medium") > unrelated
+
+
+def test_its_score_is_the_fitted_blend_of_the_two_verifiers(combined):
+    pairs = [RESTATED, UNRELATED]
+    trees = combined.offline.probabilities(pairs)
+    model = np.asarray(combined.model.probabilities(pairs))
+
+    assert combined.probabilities(pairs) == pytest.approx(blend(trees, model, combined.weights).tolist())
+
+
+def test_the_blend_rises_with_either_verifiers_score(combined):
+    low, high = np.array([0.2]), np.array([0.8])
+
+    assert blend(high, low, combined.weights) > blend(low, low, combined.weights)
+    assert blend(low, high, combined.weights) > blend(low, low, combined.weights)
+
+
+def test_thresholds_per_risk_come_from_its_parameters(tmp_path):
+    params = tmp_path / "combined.json"
+    params.write_text(json.dumps({"weights": {"intercept": 0.0, "offline": 1.0, "support_model": 1.0},
+                                  "thresholds": {"medium": {"threshold": 0.4}, "high": {"threshold": 0.6}}}))
+
+    verifier = CombinedVerifier(params)
+
+    assert (verifier.threshold("medium"), verifier.threshold("high"), verifier.threshold("low")) == (0.4, 0.6, 0.5)
+
+
+def test_missing_parameters_name_the_fit_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="guard.verify.combine"):
+        CombinedVerifier(tmp_path / "combined.json")
+
+
+def test_a_fit_that_would_weigh_a_verifier_negatively_is_refused():
+    rng = np.random.default_rng(0)
+    faithful = rng.random(400) < 0.5
+    agrees = np.where(faithful, 0.8, 0.2) + rng.normal(0, 0.05, 400)
+    disagrees = np.where(faithful, 0.2, 0.8) + rng.normal(0, 0.05, 400)
+
+    with pytest.raises(ValueError, match="negative weight"):
+        fit_weights(np.clip(agrees, 0.01, 0.99), np.clip(disagrees, 0.01, 0.99), faithful, np.array(["f"] * 400))
