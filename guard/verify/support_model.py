@@ -7,8 +7,8 @@ use into guard's cache folder as in ``guard.onnx_encoder``, the mean pooling and
 numpy), so a serving process does not load torch; torch is the fallback when no graph can be made.
 
 Before the cross-encoder reads a pair, the source sentences that share the most words with
-the claim are chosen until the pair fits the model (``guard.verify.evidence``, the same cut as in training); sentence lengths are cached
-by content, so a source seen again costs nothing.
+the claim are chosen until the pair fits the model (``guard.verify.evidence``, the same cut as in training).
+Sentence lengths and each pair's score are cached by content, so a source or an answer seen again costs nothing.
 
 ``support.json`` beside the weights holds the decision threshold chosen per risk level on
 held-out development data, and how it was chosen.
@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -35,21 +36,22 @@ from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_tex
 
 PARAMS_FILE = "support.json"
 HEAD_FILE = "head.safetensors"  # the linear head beside the encoder's own files (``guard.verify.scorer`` writes it)
+T = TypeVar("T")
 
 
 def model_dir() -> Path:
     return Path(str(resources.files("guard.verify") / "models" / "support-minilm"))
 
 
-class _TokenCounts:
-    """Sentence -> word-piece count, bounded, thread-safe, keyed by a hash of the text: sources come back often."""
+class _ByContent(Generic[T]):
+    """Text -> value, bounded, thread-safe, keyed by a hash of the text: sources and answers come back often."""
 
     def __init__(self, size: int = 100_000):
-        self._items: OrderedDict[bytes, int] = OrderedDict()
+        self._items: OrderedDict[bytes, T] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get_many(self, texts: list[str], compute: Callable[[list[str]], list[int]]) -> list[int]:
+    def get_many(self, texts: list[str], compute: Callable[[list[str]], Sequence[T]]) -> list[T]:
         keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         with self._lock:
             found = {k: self._items[k] for k in keys if k in self._items}
@@ -79,7 +81,8 @@ class SupportModelVerifier(SupportVerifier):
         self.max_length = int(self.params["max_length"])
         self.thresholds: dict[str, float] = {k: float(v["threshold"]) for k, v in self.params["thresholds"].items()}
         self.batch_size = batch_size
-        self._tokens = _TokenCounts()
+        self._tokens: _ByContent[int] = _ByContent()
+        self._logits: _ByContent[float] = _ByContent()  # a repeated answer against the same sources costs nothing
         self._load_lock = threading.Lock()
         self._runtime: _OnnxScorer | _TorchScorer | None = None
         self._counter = None
@@ -135,7 +138,11 @@ class SupportModelVerifier(SupportVerifier):
         if not pairs:
             return []
         runtime = self.runtime
-        return (1.0 / (1.0 + np.exp(-runtime.logits(self.pairs(pairs, questions))))).tolist()
+        inputs = self.pairs(pairs, questions)
+        keys = [f"{evidence}\x00{claim}" for evidence, claim in inputs]
+        by_key = dict(zip(keys, inputs))
+        logits = self._logits.get_many(keys, lambda missing: runtime.logits([by_key[k] for k in missing]).tolist())
+        return (1.0 / (1.0 + np.exp(-np.asarray(logits)))).tolist()
 
     async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
         return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))

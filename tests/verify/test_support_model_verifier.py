@@ -39,6 +39,14 @@ def test_onnx_runtime_gives_the_scores_torch_gives(verifier):
                        atol=1e-4)
 
 
+def test_a_pair_scored_before_is_not_run_through_the_model_again(monkeypatch):
+    fresh = SupportModelVerifier()
+    first = fresh.probabilities(PAIRS[:2])
+    monkeypatch.setattr(fresh.runtime, "logits", lambda inputs: pytest.fail(f"scored again: {inputs}"))
+
+    assert fresh.probabilities(PAIRS[:2]) == pytest.approx(first)
+
+
 def test_the_question_is_part_of_what_the_model_reads(verifier):
     claim, evidence = PAIRS[0]
 
