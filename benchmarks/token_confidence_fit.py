@@ -173,31 +173,20 @@ def consistency_signals(rows: list[dict[str, Any]], n_samples: int) -> list[tupl
     return asyncio.run(all_rows())
 
 
-def platt(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """log-odds = a + b * logit(signal), as guard.verify.fit fits the support map."""
-    from sklearn.linear_model import LogisticRegression
-
-    from guard.verify.calibration import logit
-
-    model = LogisticRegression(C=1e4).fit(logit(x).reshape(-1, 1), y)
-    return float(model.intercept_[0]), float(model.coef_[0, 0])
-
-
 def auroc_interval(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n: int = 2000,
                    seed: int = SEED) -> tuple[float, float, float]:
     """AUROC and its 95 % bootstrap interval, resampling questions (samples of one question move together)."""
-    from sklearn.metrics import roc_auc_score
+    from guard.evals.metrics import auroc, bootstrap_intervals
 
-    rng = np.random.default_rng(seed)
     ids = np.unique(groups)
-    members = {g: np.flatnonzero(groups == g) for g in ids}
-    values = []
-    for _ in range(n):
-        pick = np.concatenate([members[g] for g in rng.choice(ids, size=len(ids))])
-        if 0 < y[pick].sum() < len(pick):
-            values.append(roc_auc_score(y[pick], x[pick]))
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return float(roc_auc_score(y, x)), float(lo), float(hi)
+    members = [np.flatnonzero(groups == g) for g in ids]
+
+    def stats(picked: np.ndarray) -> dict[str, Any]:
+        rows = np.concatenate([members[i] for i in picked])
+        return {"auroc": auroc(y[rows].astype(bool), x[rows])}
+
+    interval = bootstrap_intervals(stats, len(ids), resamples=n, seed=seed)["auroc"]
+    return float(auroc(y.astype(bool), x)), float(interval.low), float(interval.high)
 
 
 def reliability(p: np.ndarray, y: np.ndarray, bins: int = 5) -> list[dict[str, float]]:
@@ -208,30 +197,28 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = 5) -> list[dict[str, f
             for b in range(bins) if (which == b).any()]
 
 
-def balanced_accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
-    return float(((predicted & labels).sum() / max(labels.sum(), 1)
-                  + (~predicted & ~labels).sum() / max((~labels).sum(), 1)) / 2)
-
-
 def evaluate(name: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray, fit_half: np.ndarray,
              intercept: float) -> dict[str, Any]:
+    from guard.evals.metrics import balanced_accuracy
     from guard.verify.calibration import expected_calibration_error, logit, sigmoid
+    from guard.verify.fit import fit_platt
 
-    a, b = platt(x[fit_half], y[fit_half])
+    fitted = fit_platt(x[fit_half], y[fit_half])
+    a, b = fitted["intercept"], fitted["slope"]
     test = ~fit_half
     auc, lo, hi = auroc_interval(x[test], y[test], groups[test])
     own = sigmoid(a + b * logit(x[test]))
-    fused = sigmoid(intercept + max(b, 0.0) * logit(x[test]))  # only this signal present, shared intercept
+    fused = sigmoid(intercept + b * logit(x[test]))  # only this signal present, shared intercept
     yt = y[test].astype(bool)
     # operating point: the signal value with the best balanced accuracy on the fit half
-    threshold = max(np.unique(x[fit_half]), key=lambda t: balanced_accuracy(x[fit_half] >= t, y[fit_half].astype(bool)))
+    threshold = max(np.unique(x[fit_half]), key=lambda t: float(balanced_accuracy(y[fit_half].astype(bool), x[fit_half] >= t)))
     return {"signal": name, "fit": {"n": int(fit_half.sum()), "questions": int(len(np.unique(groups[fit_half]))),
                                     "base_rate": round(float(y[fit_half].mean()), 3), "intercept": a, "slope": b},
             "report": {"n": int(test.sum()), "questions": int(len(np.unique(groups[test]))),
                        "base_rate": round(float(yt.mean()), 3), "auroc": auc, "auroc_95": [lo, hi],
-                       "balanced_accuracy_at_0.5": balanced_accuracy(own >= 0.5, yt),
+                       "balanced_accuracy_at_0.5": float(balanced_accuracy(yt, own >= 0.5)),
                        "threshold_from_fit_half": float(threshold),
-                       "balanced_accuracy_at_threshold": balanced_accuracy(x[test] >= threshold, yt),
+                       "balanced_accuracy_at_threshold": float(balanced_accuracy(yt, x[test] >= threshold)),
                        "ece_own_intercept": expected_calibration_error(own, yt),
                        "ece_fused_shared_intercept": expected_calibration_error(fused, yt),
                        "mean_fused": float(fused.mean()),
@@ -261,10 +248,10 @@ def fit(args: argparse.Namespace) -> None:
     results["answers"] = int(len(x))
     results["base_rate_correct"] = round(float(y.mean()), 3)
     results["token_confidence"] = evaluate("token_confidence", x, y, groups, fit_half, intercept)
-    from sklearn.metrics import roc_auc_score
+    from guard.evals.metrics import auroc
     test_primary = ~fit_half & primary
     report = results["token_confidence"]["report"]
-    report["auroc_primary_answers_only"] = float(roc_auc_score(y[test_primary], x[test_primary]))
+    report["auroc_primary_answers_only"] = float(auroc(y[test_primary].astype(bool), x[test_primary]))
     # what the blend is made of, and a length floor, for comparison (report half)
     test = ~fit_half
     parts = {"mean_logprob": [], "min_logprob": [], "minus_tokens": []}
@@ -278,7 +265,7 @@ def fit(args: argparse.Namespace) -> None:
             parts["mean_logprob"].append(sum(content) / len(content))
             parts["min_logprob"].append(min(content))
             parts["minus_tokens"].append(-len(s["tokens"]))
-    report["diagnostic_auroc"] = {k: float(roc_auc_score(y[test], v)) for k, v in parts.items()}
+    report["diagnostic_auroc"] = {k: float(auroc(y[test].astype(bool), v)) for k, v in parts.items()}
     print(json.dumps(results["token_confidence"], indent=1), flush=True)
 
     # consistency: guard's layer on primary + 2 hot samples; label = the chosen answer's correctness

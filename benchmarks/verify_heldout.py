@@ -88,12 +88,12 @@ def main() -> None:
     for file, rows in sorted(held[REPORT].items()):
         rows = rows[: args.limit]
         faithful = np.array([r.faithful for r in rows])
-        flagged = np.array([bool(contradictions.find(r.response, list(r.sources))) for r in rows])
+        findings = [contradictions.find(r.response, list(r.sources)) for r in rows]
         results[file] = {"rows": len(rows), "hallucinated": int((~faithful).sum()),
-                         "flagged_by_specifics": round(float(flagged.mean()), 4)}
+                         "flagged_by_specifics": round(sum(map(bool, findings)) / len(rows), 4)}
         for name, verifier in arms.items():
             raw = arm_scores(verifier, rows)
-            capped = np.where(flagged, raw * contradictions.CONTRADICTED_SUPPORT, raw)  # contradictions.cap
+            capped = np.array([contradictions.cap(p, f) for p, f in zip(raw, findings)])
             results[file][name] = metrics(faithful, raw, verifier.threshold("medium"))
             results[file][f"{name}+specifics"] = metrics(faithful, capped, verifier.threshold("medium"))
         print(file, json.dumps(results[file]), flush=True)

@@ -18,20 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from guard.verify import contradictions
 from guard.verify.calibration import logit
+from guard.verify.contradictions import cap, find
 from guard.verify.combined import PARAMS_FILE, blend
-from guard.verify.export import fingerprint, platt, write_support_calibration
+from guard.verify.export import write_support_calibration
+from guard.verify.fit import data_fingerprint, fit_platt
 from guard.verify.offline import OfflineVerifier, params_path
-from guard.verify.splits import SELECT, Row, load_rows
+from guard.verify.splits import SELECT, load_rows
 from guard.verify.support_model import SupportModelVerifier
 from guard.verify.thresholds import choose, file_weights
 from guard.verify.train import held_out_rows
-
-
-def capped(scores: np.ndarray, rows: list[Row]) -> np.ndarray:
-    """Scores with contradicted or invented specifics capped, as the support layer reports them."""
-    return np.array([contradictions.cap(p, contradictions.find(r.response, list(r.sources))) for p, r in zip(scores, rows)])
 
 
 def fit_weights(offline: np.ndarray, model: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[str, float]:
@@ -59,24 +55,29 @@ def main(argv: list[str] | None = None) -> None:
     rows = [r for file_rows in held.values() for r in file_rows]
     faithful = np.array([r.faithful for r in rows])
     files = np.array([r.file for r in rows])
+    pairs = [(r.response, list(r.sources)) for r in rows]
+    findings = [find(claim, evidence) for claim, evidence in pairs]  # contradicted specifics, capped as guard does
+
+    def capped(raw: np.ndarray) -> np.ndarray:
+        return np.array([cap(p, f) for p, f in zip(raw, findings)])
+
     model = SupportModelVerifier(args.model)
-    offline = OfflineVerifier().probabilities([(r.response, list(r.sources)) for r in rows])
-    supported = np.asarray(model.predict([(r.response, list(r.sources)) for r in rows], [r.question for r in rows]))
+    offline = OfflineVerifier().probabilities(pairs)
+    supported = np.asarray(model.predict(pairs, [r.question for r in rows]))
     weights = fit_weights(offline, supported, faithful, files)
-    scores = capped(blend(offline, supported, weights), rows)
+    scores = capped(blend(offline, supported, weights))
     params = {
         "weights": weights,
         "thresholds": choose(scores, faithful, files),
         "chosen_on": {"split": "select", "seed": args.seed, "rows": {f: int((files == f).sum()) for f in sorted(set(files))}},
         "provenance": {"command": "python -m guard.verify.combine", "support_model": model.params.get("provenance"),
-                       "data": {f"{p.parent.name}/{p.name}": fingerprint(p)
-                                for p in sorted(args.data.glob("*.jsonl")) + sorted((args.data / "train").glob("*.jsonl"))}},
+                       "data": data_fingerprint(args.data)},
     }
     (args.out or params_path(PARAMS_FILE)).write_text(json.dumps(params, indent=2) + "\n")
     summary = {"weights": weights, "thresholds": params["thresholds"]}
     if args.confidence:  # the blend's calibration, and the trees' on the same rows
-        for verifier, verifier_scores in (("combined", scores), ("offline", capped(offline, rows))):
-            summary[f"calibration_{verifier}"] = platt(verifier_scores, faithful, file_weights(files))
+        for verifier, verifier_scores in (("combined", scores), ("offline", capped(offline))):
+            summary[f"calibration_{verifier}"] = fit_platt(verifier_scores, faithful, file_weights(files))
             write_support_calibration(verifier, summary[f"calibration_{verifier}"],
                                       f"Platt scaling of the {verifier} verifier's capped scores on the held-out select "
                                       "split, files weighted equally", "python -m guard.verify.combine --confidence",

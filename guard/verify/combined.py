@@ -24,6 +24,7 @@ from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.calibration import logit, sigmoid
 from guard.verify.offline import OfflineVerifier, params_path
 from guard.verify.support_model import SupportModelVerifier
+from guard.verify.thresholds import read_thresholds
 
 PARAMS_FILE = "combined.json"
 
@@ -48,7 +49,7 @@ class CombinedVerifier(SupportVerifier):
             raise FileNotFoundError(f"combined verifier parameters not found at {path}; "
                                     "run python -m guard.verify.combine") from None
         self.weights = {k: float(v) for k, v in params["weights"].items()}
-        self.thresholds = {risk: float(spec["threshold"]) for risk, spec in params.get("thresholds", {}).items()}
+        self.thresholds = read_thresholds(params)
         self.offline = offline or OfflineVerifier()
         self.model = model or SupportModelVerifier()
 

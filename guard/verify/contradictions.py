@@ -124,6 +124,11 @@ def cap(probability: float, findings: Sequence[Finding]) -> float:
     return CONTRADICTED_SUPPORT * probability if findings else probability
 
 
+def capped(scores: Sequence[float], pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
+    """``cap`` over many (claim, evidence) pairs and their scores: what the support layer would report."""
+    return [cap(float(p), find(claim, list(evidence))) for p, (claim, evidence) in zip(scores, pairs, strict=True)]
+
+
 def _missing(claim: str, c: _Specifics, whole: _Specifics) -> list[Finding]:
     found: list[Finding] = []
     for match in _MONEY.finditer(claim):

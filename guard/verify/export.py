@@ -17,7 +17,6 @@ The ``report`` half is left for ``benchmarks/verify_heldout.py``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from guard.verify import contradictions
+from guard.verify.fit import data_fingerprint, fit_platt
 from guard.verify.splits import SELECT, load_rows
 from guard.verify.support_model import PARAMS_FILE, SupportModelVerifier, model_dir
 from guard.verify.thresholds import choose, file_weights
@@ -49,17 +49,8 @@ def export_weights(checkpoint: Path, target: Path) -> None:
 def scored(verifier: SupportModelVerifier, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
     """Capped support scores of rows (the whole response as one claim), labels, files."""
     raw = verifier.predict([(r.response, list(r.sources)) for r in rows], [r.question for r in rows])
-    capped = [contradictions.cap(p, contradictions.find(r.response, list(r.sources))) for p, r in zip(raw, rows)]
+    capped = contradictions.capped(raw, [(r.response, r.sources) for r in rows])
     return np.array(capped), np.array([r.faithful for r in rows]), np.array([r.file for r in rows])
-
-
-def platt(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray) -> dict[str, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    from guard.verify.calibration import logit
-
-    model = LogisticRegression(C=1e4).fit(logit(scores).reshape(-1, 1), faithful, sample_weight=weights)
-    return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}
 
 
 def write_support_calibration(verifier: str, calibration: dict[str, float], why: str, command: str,
@@ -78,10 +69,6 @@ def write_support_calibration(verifier: str, calibration: dict[str, float], why:
     provenance = confidence.setdefault("provenance", {})
     provenance["support"] = {**provenance.get("support", {}), verifier: {"command": command, "data": data}}
     path.write_text(json.dumps(confidence, indent=2) + "\n")
-
-
-def fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,8 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     verifier = SupportModelVerifier(target)
     scores, faithful, files = scored(verifier, select)
     thresholds = choose(scores, faithful, files)
-    calibration = platt(scores, faithful, file_weights(files))
-    data_files = sorted(args.data.glob("*.jsonl")) + sorted((args.data / "train").glob("*.jsonl"))
+    calibration = fit_platt(scores, faithful, file_weights(files))
     params = {
         "max_length": train_args["max_length"],
         "thresholds": thresholds,
@@ -114,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         "provenance": {"command": "python -m guard.verify.train " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in train_args.items() if v not in (None, 0) and k != "out"),
             "checkpoint_step": step, "select_auroc_mean": best.get("score") if step == best["step"] else None,
-            "data": {f"{p.parent.name}/{p.name}": fingerprint(p) for p in data_files}},
+            "data": data_fingerprint(args.data)},
     }
     (target / PARAMS_FILE).write_text(json.dumps(params, indent=2))
     write_support_calibration("support_model", calibration, "Platt scaling of the support model's capped scores on the held-out "

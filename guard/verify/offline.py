@@ -18,6 +18,7 @@ import numpy as np
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.encoder import TextEncoder
 from guard.verify.features import FEATURE_NAMES, extract
+from guard.verify.thresholds import read_thresholds
 from guard.verify.trees import BoostedTrees
 
 PARAMS_FILE = "offline.json"
@@ -41,7 +42,7 @@ class OfflineVerifier(SupportVerifier):
             raise ValueError(f"{path} was fitted on features {self.model.features}, this code computes {FEATURE_NAMES}; refit it")
         self.embedding_model: str = params["embedding_model"]
         # Chosen per risk level on held-out data by ``python -m guard.verify.thresholds``.
-        self.thresholds = {risk: float(spec["threshold"]) for risk, spec in params.get("thresholds", {}).items()}
+        self.thresholds = read_thresholds(params)
 
     @cached_property
     def encoder(self) -> TextEncoder:

@@ -33,6 +33,7 @@ from guard.onnx_encoder import load_or_none
 from guard.threads import model_forward
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
+from guard.verify.thresholds import read_thresholds
 
 PARAMS_FILE = "support.json"
 HEAD_FILE = "head.safetensors"  # the linear head beside the encoder's own files (``guard.verify.scorer`` writes it)
@@ -79,7 +80,7 @@ class SupportModelVerifier(SupportVerifier):
         except FileNotFoundError:
             raise FileNotFoundError(f"support model not found at {self.folder}; run python -m guard.verify.train") from None
         self.max_length = int(self.params["max_length"])
-        self.thresholds: dict[str, float] = {k: float(v["threshold"]) for k, v in self.params["thresholds"].items()}
+        self.thresholds: dict[str, float] = read_thresholds(self.params)
         self.batch_size = batch_size
         self._tokens: _ByContent[int] = _ByContent()
         self._logits: _ByContent[float] = _ByContent()  # a repeated answer against the same sources costs nothing

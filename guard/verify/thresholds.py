@@ -19,6 +19,11 @@ RULES = {
 }
 
 
+def read_thresholds(params: dict) -> dict[str, float]:
+    """The threshold per risk level stored in a verifier's parameters by ``choose``."""
+    return {risk: float(spec["threshold"]) for risk, spec in params.get("thresholds", {}).items()}
+
+
 def file_weights(files: np.ndarray) -> np.ndarray:
     """1/size of each row's file, so every file counts the same."""
     names, counts = np.unique(files, return_counts=True)
@@ -96,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
             for r in file_rows[: args.rows]]
     verifier = OfflineVerifier(path)
     raw = verifier.probabilities([(r.response, list(r.sources)) for r in rows])
-    scores = np.array([contradictions.cap(float(p), contradictions.find(r.response, list(r.sources)))
-                       for p, r in zip(raw, rows)])
+    scores = np.array(contradictions.capped(raw, [(r.response, r.sources) for r in rows]))
     chosen = choose(scores, np.array([r.faithful for r in rows]), np.array([r.file for r in rows]))
     params["thresholds"] = chosen
     params["thresholds_chosen_on"] = {"split": "select (seed 0)", "files": sorted({r.file for r in rows}),
