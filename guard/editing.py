@@ -21,9 +21,10 @@ def edit_distance(draft: str, final: str) -> float:
 
 def is_edited(draft: str, final: str) -> bool:
     """True when ``final`` differs from ``draft`` beyond whitespace, letter case and punctuation."""
-    return _words(draft) != _words(final)
+    return words(draft) != words(final)
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """The words of ``text``, case-folded, without punctuation: what an edit must change to count."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _NOT_WORD.sub(" ", folded).split()
