@@ -210,11 +210,11 @@ class Guard:
             messages=messages, params=params,
         )
 
-    def _start_extra_samples(self, state: RequestState) -> asyncio.Future[Completion] | None:
+    def _start_extra_samples(self, state: RequestState, logprobs: dict[str, Any]) -> asyncio.Future[Completion] | None:
         """Self-consistency samples, drawn at the consistency temperature beside the primary answer."""
         if not self.config.consistency.enabled:
             return None
-        params = {**_without_n(state.params), "temperature": self.config.consistency.temperature}
+        params = {**_without_n(state.params), **logprobs, "temperature": self.config.consistency.temperature}
         return asyncio.ensure_future(self.llm.complete(
             state.prompt_messages, model=state.model, n=self.config.consistency.samples - 1, **params))
 
@@ -226,6 +226,7 @@ class Guard:
         except Exception as exc:  # noqa: BLE001 - the primary answer stands; consistency reports the error
             state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
             return []
+        more.choices = keep_logprobs(state, more.choices)
         state.samples += more.texts
         state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd, samples=True)
         return more.choices
@@ -235,8 +236,8 @@ class Guard:
         if state.refusal is not None:
             state.answer = state.refusal
             return [{"message": {"role": "assistant", "content": state.refusal}, "finish_reason": "stop"}]
-        extras = self._start_extra_samples(state)
         logprobs = request_logprobs(state, supports_logprobs(state.model))  # VERIFIER: token confidence
+        extras = self._start_extra_samples(state, logprobs)
         try:
             primary = await self.llm.complete(state.prompt_messages, model=state.model,
                                               n=int(state.params.get("n") or 1), **_without_n(state.params), **logprobs)
@@ -244,8 +245,9 @@ class Guard:
             if extras is not None:
                 extras.cancel()
             raise
-        primary.choices = keep_logprobs(state, primary.choices)
-        state.samples = primary.texts
+        # The client's own n choices are not samples: only the first is checked, and their order is kept.
+        primary.choices = keep_logprobs(state, primary.choices, samples=1)
+        state.samples = primary.texts[:1]
         state.answer = primary.texts[0]
         state.served_model = primary.model
         state.usage.add(primary.prompt_tokens, primary.completion_tokens, primary.cost_usd)
@@ -260,7 +262,7 @@ class Guard:
     async def _stream_provisional(self, state: RequestState, chunk_id: str, created: int,
                                   started: float) -> AsyncIterator[GuardedChatCompletionChunk]:
         """Relay the upstream's chunks as they come; on any early exit, close the upstream and drop the samples."""
-        extras = self._start_extra_samples(state)
+        extras = self._start_extra_samples(state, {})
         t0 = time.perf_counter()
         stream = None
         parts: list[str] = []
@@ -293,6 +295,8 @@ class Guard:
             state.usage.model_ms += (time.perf_counter() - t0) * 1000
         state.answer_delivered = True
         state.samples = [state.answer]
+        if not state.sample_logprobs:
+            state.sample_logprobs.append(None)  # the streamed answer's place: extra samples follow it
         state.tool_calls_only = calls_tools and not state.answer.strip()
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0

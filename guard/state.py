@@ -67,7 +67,7 @@ class RequestState:
     params: dict[str, Any] = field(default_factory=dict)
     sources: list[Source] = field(default_factory=list)
     prompt: list[dict[str, Any]] | None = None  # messages as sent to the model, after grounding
-    samples: list[str] = field(default_factory=list)  # every completion drawn; samples[0] is the primary
+    samples: list[str] = field(default_factory=list)  # the answer the client gets first, then extra samples
     answer: str = ""
     answer_index: int = 0
     answer_delivered: bool = False  # already streamed to the user: layers rate it but must not replace it
@@ -77,7 +77,7 @@ class RequestState:
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[UnsupportedClaim] = field(default_factory=list)
     uncited: list[UncitedSentence] = field(default_factory=list)  # factual sentences without a marker (citations.required)
-    token_logprobs: list[tuple[str, float]] | None = None  # the answer's (token, log-probability), when the provider gave them
+    sample_logprobs: list[list[tuple[str, float]] | None] = field(default_factory=list)  # per sample, when given
     token_logprobs_reason: str | None = None  # why there are none
     logprobs_requested: bool = False  # guard asked for them (the client did not): stripped from the client's response
     layers: dict[str, LayerReport] = field(default_factory=dict)
@@ -86,6 +86,25 @@ class RequestState:
     ttft_ms: float | None = None  # streams: time from the request to the first token sent
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_calls_only: bool = False  # the reply only calls tools: nothing to verify, hold or queue
+
+    @property
+    def answer_locked(self) -> bool:
+        """The answer cannot be swapped for a better sample: already streamed, or the client asked for ``n``
+        choices in the upstream's order."""
+        return self.answer_delivered or int(self.params.get("n") or 1) > 1
+
+    @property
+    def token_logprobs(self) -> list[tuple[str, float]] | None:
+        """The (token, log-probability) pairs of the answer returned, not of whichever sample came first."""
+        if self.answer_index < len(self.sample_logprobs):
+            return self.sample_logprobs[self.answer_index]
+        return None
+
+    @token_logprobs.setter
+    def token_logprobs(self, value: list[tuple[str, float]] | None) -> None:
+        while len(self.sample_logprobs) <= self.answer_index:
+            self.sample_logprobs.append(None)
+        self.sample_logprobs[self.answer_index] = value
 
     @property
     def prompt_messages(self) -> list[dict[str, Any]]:

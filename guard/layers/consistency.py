@@ -20,6 +20,8 @@ class ConsistencyLayer(VerifyingLayer):
     name = "consistency"
 
     async def run(self, state: RequestState) -> None:
+        if not self.config.consistency.enabled:
+            raise Skip("disabled")  # a client's n > 1 gives several choices, not a self-consistency check
         samples = [i for i, text in enumerate(state.samples) if text.strip()]
         if len(samples) < 2:
             raise Skip(f"samples={len(samples)}")
@@ -37,9 +39,9 @@ class ConsistencyLayer(VerifyingLayer):
         state.usage.verification_cost_usd += scores.cost_usd
         agreement = {i: [p for p, owner in zip(scores.probabilities, owners) if owner == i] for i in samples}
         mean = {i: sum(v) / len(v) for i, v in agreement.items() if v}
-        if state.answer_delivered:  # a streamed answer cannot be swapped; rate the one the user has
+        if state.answer_locked:  # streamed, or the client's own n choices: rate the answer the user has
             if 0 not in mean:
-                raise Skip("the streamed answer has no claims to compare")
+                raise Skip("the answer has no claims to compare")
             best = 0
         else:
             best = max(mean, key=lambda i: (mean[i], -i))  # ties keep the earlier (primary) sample

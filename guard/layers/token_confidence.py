@@ -32,16 +32,15 @@ def request_logprobs(state: RequestState, supported: bool) -> dict[str, Any]:
     return {"logprobs": True}
 
 
-def keep_logprobs(state: RequestState, choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Read the answer's token log-probabilities into the state; strip them from the choices if only guard wanted them."""
-    if choices:
-        content = ((choices[state.answer_index] if state.answer_index < len(choices) else choices[0])
-                   .get("logprobs") or {}).get("content")
-        if content:
-            state.token_logprobs = [(str(t.get("token", "")), float(t["logprob"])) for t in content
-                                    if isinstance(t, dict) and t.get("logprob") is not None]
-        elif state.token_logprobs_reason is None:
-            state.token_logprobs_reason = NO_LOGPROBS
+def keep_logprobs(state: RequestState, choices: list[dict[str, Any]], samples: int | None = None) -> list[dict[str, Any]]:
+    """Keep the token log-probabilities of the first ``samples`` choices (all by default), in ``state.samples``
+    order; strip them from the choices if only guard wanted them."""
+    for choice in choices[:samples]:
+        content = (choice.get("logprobs") or {}).get("content")
+        state.sample_logprobs.append([(str(t.get("token", "")), float(t["logprob"])) for t in content
+                                      if isinstance(t, dict) and t.get("logprob") is not None] if content else None)
+    if state.token_logprobs is None and state.token_logprobs_reason is None:
+        state.token_logprobs_reason = NO_LOGPROBS
     if not state.logprobs_requested:
         return choices
     return [{k: v for k, v in c.items() if k != "logprobs"} for c in choices]

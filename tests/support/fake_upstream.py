@@ -28,6 +28,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)  # sent with an error status, e.g. retry-after
     # (token, log-probability) pairs returned when the request asks for logprobs; None: the provider has none
     logprobs: list[tuple[str, float]] | None = None
+    choice_texts: list[str] | None = None  # a different text per choice when ``n`` > 1 (else every choice is ``text``)
 
 
 def completion_body(model: str, reply: Reply, n: int, logprobs: bool = False) -> dict[str, Any]:
@@ -36,10 +37,11 @@ def completion_body(model: str, reply: Reply, n: int, logprobs: bool = False) ->
         finish = "tool_calls"
     else:
         message, finish = {"role": "assistant", "content": reply.text}, "stop"
+    texts = reply.choice_texts or [message["content"]]
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": i, "message": message, "finish_reason": finish, **_logprobs(reply, logprobs)}
-                    for i in range(n)],
+        "choices": [{"index": i, "message": {**message, "content": texts[i % len(texts)]}, "finish_reason": finish,
+                     **_logprobs(reply, logprobs)} for i in range(n)],
         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                   "total_tokens": reply.prompt_tokens + reply.completion_tokens},
     }

@@ -69,3 +69,11 @@ def test_check_has_no_token_signal_and_says_why():
 def test_punctuation_and_whitespace_tokens_do_not_count():
     assert token_confidence([("Yes", -0.1), (".", -9.0), (" ", -9.0)]) == pytest.approx(0.9048, abs=1e-3)
     assert token_confidence([(".", -0.1)]) is None
+
+
+async def test_a_clients_n_choices_come_back_in_the_upstreams_order_without_self_consistency(upstream):
+    upstream.script["primary-model"] = [Reply(choice_texts=["First.", "Second.", "Third."])]
+    reply = await make_guard().acomplete([{"role": "user", "content": "Say something."}], n=3)
+    assert [c.message.content for c in reply.choices] == ["First.", "Second.", "Third."]
+    assert reply.guard.layers["consistency"].status == "skipped"
+    assert upstream.calls_to("primary-model") == 1
