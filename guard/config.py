@@ -116,6 +116,9 @@ class SupportConfig(_Section):
     verifier: Literal["combined", "offline", "support_model", "cross_encoder", "llm_judge"] = "combined"
     cross_encoder_model: str | None = None
     judge_model: str | None = None
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="The local verifiers' MiniLM graphs: int8 weights cost about half the CPU per word "
+                            "piece and move scores a little (measured in README).")
     threshold: float | None = Field(
         None, ge=0, le=1,
         description="A claim scoring below this is unsupported; None: the verifier's operating point chosen for "

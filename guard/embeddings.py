@@ -44,12 +44,12 @@ class Embedder:
     sentence-transformers' torch.
     """
 
-    def __init__(self, name_or_path: str = DEFAULT_MODEL, batch_size: int = 64, onnx: bool = True):
+    def __init__(self, name_or_path: str = DEFAULT_MODEL, batch_size: int = 64, onnx: bool = True, int8: bool = False):
         packaged = name_or_path in _PACKAGED
         source = str(packaged_model_dir()) if packaged else name_or_path
         self.name = name_or_path
         self.batch_size = batch_size
-        self._onnx = load_or_none(Path(source), PACKAGED_MAX_LENGTH) if packaged and onnx else None
+        self._onnx = load_or_none(Path(source), PACKAGED_MAX_LENGTH, int8) if packaged and onnx else None
         if self._onnx is not None:
             self._model = None
             self.dim = self._onnx.dim
@@ -137,13 +137,15 @@ def length_batches(lengths: list[int], pass_tokens: int = PASS_TOKENS, max_batch
 _embedders_lock = threading.Lock()
 
 
-def get_embedder(name_or_path: str = DEFAULT_MODEL) -> Embedder:
+def get_embedder(name_or_path: str = DEFAULT_MODEL, int8: bool = False) -> Embedder:
     """The process-wide instance for a model, built once even when threads ask together (a server's start-up
-    warm-up and its first request): two builds would mean two loads, and on a new machine two ONNX exports."""
+    warm-up and its first request): two builds would mean two loads, and on a new machine two ONNX exports.
+
+    ``int8``: the packaged model's int8 graph (the verifier's reading; the knowledge base keeps full precision)."""
     with _embedders_lock:
-        return _embedder(name_or_path)
+        return _embedder(name_or_path, int8)
 
 
 @lru_cache(maxsize=4)
-def _embedder(name_or_path: str) -> Embedder:
-    return Embedder(name_or_path)
+def _embedder(name_or_path: str, int8: bool) -> Embedder:
+    return Embedder(name_or_path, int8=int8)

@@ -20,13 +20,36 @@ matrix, not the sums.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _MODEL_LOCK = threading.Lock()
+_executor_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+MODEL_WORKERS = 2  # one thread in a forward, one preparing the next (features, tokenizing): forwards are serialised
+
+
+def model_executor() -> ThreadPoolExecutor:
+    """The threads model work runs on (embeddings, verifiers), apart from asyncio's default executor: store calls,
+    ``/readyz`` and file reads never queue behind a batch of verifications."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(MODEL_WORKERS, thread_name_prefix="guard-model")
+        return _executor
+
+
+async def run_model(fn: Callable[..., T], /, *args: Any) -> T:
+    """``fn(*args)`` on the model executor, awaited from the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(model_executor(), partial(fn, *args))
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,6 @@ becomes an honest refusal instead of a model's improvisation.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from guard.kb import Hit, KnowledgeBase
 from guard.layers.base import Skip
 from guard.messages import last_user_text
 from guard.state import RequestState, Source
+from guard.threads import run_model
 
 REFUSAL = "I don't have a source for that."
 INSTRUCTION = (
@@ -67,7 +67,7 @@ class GroundingLayer:
         folder = Path(self.config.knowledge_base.path).expanduser()
         if not folder.is_dir() or not any(folder.iterdir()):
             raise Skip(f"no knowledge base at {folder}")
-        hits = await asyncio.to_thread(self._retrieve, question)  # off the event loop: embedding and search
+        hits = await run_model(self._retrieve, question)  # off the event loop: embedding and search
         state.sources = [_source(hit) for hit in hits]
         state.signals["retrieval"] = round(max((hit.relevance for hit in hits), default=0.0), 4)
         if hits:

@@ -37,7 +37,7 @@ class SupportLayer(VerifyingLayer):
         state.usage.verification_cost_usd += scores.cost_usd
         reasons: dict[int, str] = {}
         for claim, probability, findings in zip(factual, scores.probabilities, found):
-            claim.support = contradictions.cap(probability, findings)
+            claim.support = self.verifier.with_findings(probability, findings)
             if findings:
                 reasons[claim.index] = "; ".join(f.reason for f in findings)
         state.signals["support"] = soft_min([c.support for c in factual])

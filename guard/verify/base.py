@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from guard.verify.contradictions import Finding, cap
+
 Pair = tuple[str, Sequence[str]]
 
 
@@ -37,6 +39,14 @@ class SupportVerifier(ABC):
 
     def threshold(self, risk: str) -> float:
         return self.thresholds.get(risk, 0.5)
+
+    def with_findings(self, probability: float, findings: Sequence[Finding]) -> float:
+        """A claim's support once the specifics its sources do not back are counted (``guard.verify.contradictions``).
+
+        By default any finding scales the score under every threshold in use; a verifier with fitted weights per
+        kind of finding (the combined one) lowers it by those instead.
+        """
+        return cap(probability, findings)
 
     async def score(self, pairs: Sequence[Pair], question: str | None = None) -> SupportScores:
         checked = [_checked(i, pair) for i, pair in enumerate(pairs)]

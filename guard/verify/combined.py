@@ -9,19 +9,25 @@ logistic regression fitted on the held-out ``select`` split (``python -m guard.v
 
 ``params/combined.json`` holds the weights and the threshold per risk level chosen on the
 blended scores, like the other verifiers.
+
+A cascade saves most of the cross-encoder's CPU: where the trees are sure (their score outside the
+``cascade.band`` chosen on the ``select`` split), the cross-encoder is not run and its score is read
+from the trees' by the linear map fitted there (``cascade.model_from_trees``); only the uncertain
+band pays for the second model. Without a ``cascade`` entry every pair is read by both.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from guard.threads import run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.calibration import logit, sigmoid
+from guard.verify.contradictions import Finding, penalized
 from guard.verify.offline import OfflineVerifier, params_path
 from guard.verify.support_model import SupportModelVerifier
 from guard.verify.thresholds import read_thresholds
@@ -41,7 +47,7 @@ class CombinedVerifier(SupportVerifier):
     uses_question = True
 
     def __init__(self, params_file: str | Path | None = None, offline: OfflineVerifier | None = None,
-                 model: SupportModelVerifier | None = None):
+                 model: SupportModelVerifier | None = None, int8: bool = False):
         path = Path(params_file) if params_file else params_path(PARAMS_FILE)
         try:
             params = json.loads(path.read_text())
@@ -50,16 +56,41 @@ class CombinedVerifier(SupportVerifier):
                                     "run python -m guard.verify.combine") from None
         self.weights = {k: float(v) for k, v in params["weights"].items()}
         self.thresholds = read_thresholds(params)
-        self.offline = offline or OfflineVerifier()
-        self.model = model or SupportModelVerifier()
+        self.penalties: dict[str, float] | None = (params.get("specifics") or {}).get("penalties")
+        cascade = params.get("cascade")
+        self.band = tuple(cascade["band"]) if cascade else None
+        self.model_from_trees = cascade["model_from_trees"] if cascade else None
+        self.offline = offline or OfflineVerifier(int8=int8)
+        self.model = model or SupportModelVerifier(int8=int8)
 
     def predict(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[float]:
         """Scores of pairs that each come with their own question (labelled rows in benchmarks)."""
-        return blend(self.offline.probabilities(pairs), np.asarray(self.model.predict(pairs, questions)),
-                     self.weights).tolist()
+        trees = np.asarray(self.offline.probabilities(pairs), dtype=float)
+        read = self.uncertain(trees)
+        model = np.empty(len(pairs))
+        if read.any():
+            chosen = np.flatnonzero(read)
+            model[chosen] = self.model.predict([pairs[i] for i in chosen], [questions[i] for i in chosen])
+        if not read.all():
+            fit = self.model_from_trees
+            model[~read] = sigmoid(fit["intercept"] + fit["slope"] * logit(trees[~read]))
+        return blend(trees, model, self.weights).tolist()
+
+    def with_findings(self, probability: float, findings: Sequence[Finding]) -> float:
+        """Findings lower the score by the weights fitted per kind on the ``select`` split, where there are some."""
+        if self.penalties is None:
+            return super().with_findings(probability, findings)
+        return penalized(probability, findings, self.penalties)
+
+    def uncertain(self, trees: np.ndarray) -> np.ndarray:
+        """Which pairs the cross-encoder reads: all without a cascade, else those whose trees' score is in the band."""
+        if self.band is None:
+            return np.ones(len(trees), dtype=bool)
+        low, high = self.band
+        return (trees >= low) & (trees <= high)
 
     def probabilities(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> list[float]:
         return self.predict(pairs, [question] * len(pairs))
 
     async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
-        return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))
+        return SupportScores(await run_model(self.probabilities, pairs, question))

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from guard.verify.calibration import logit, sigmoid
 from guard.verify.text import (
     NEGATIONS,
     STOPWORDS,
@@ -122,6 +123,31 @@ def cap(probability: float, findings: Sequence[Finding]) -> float:
     0.82, HaluEval dialogue 0.67 -> 0.75, summaries 0.66 -> 0.70).
     """
     return CONTRADICTED_SUPPORT * probability if findings else probability
+
+
+def finding_group(finding: Finding) -> str:
+    """What a finding is evidence of, in the groups whose weight ``guard.verify.operating_points`` fits:
+    a name in no source (often a paraphrase or chit-chat), a value in no source, a value a source states
+    otherwise (nearly always wrong), a negation."""
+    return group_of(finding.kind, missing=finding.sentence is None)
+
+
+def group_of(kind: str, missing: bool) -> str:
+    if kind in ("name", "negation"):
+        return kind
+    return "value_missing" if missing else "value_contradicted"
+
+
+def penalized(probability: float, findings: Sequence[Finding], penalties: Mapping[str, float]) -> float:
+    """The support score with each group of findings subtracting its fitted weight from the log-odds (once per group).
+
+    Where ``cap`` treats every finding as a refutation, fitted weights let a name in no source (which faithful
+    paraphrases and chit-chat also produce) count for less than a number a source states otherwise.
+    """
+    groups = {finding_group(f) for f in findings}
+    if not groups:
+        return probability
+    return float(sigmoid(logit(probability) - sum(penalties.get(g, 0.0) for g in groups)))
 
 
 def capped(scores: Sequence[float], pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:

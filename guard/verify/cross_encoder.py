@@ -7,12 +7,11 @@ claim takes its best window (AlignScore-style), since support usually sits in on
 
 from __future__ import annotations
 
-import asyncio
 from functools import cached_property
 
 import numpy as np
 
-from guard.threads import model_forward
+from guard.threads import model_forward, run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.features import windows
 from guard.verify.text import split_sentences
@@ -72,4 +71,4 @@ class CrossEncoderVerifier(SupportVerifier):
         return (exp / exp.sum(axis=1, keepdims=True))[:, label]
 
     async def _score(self, pairs: list[tuple[str, list[str]]]) -> SupportScores:
-        return SupportScores(await asyncio.to_thread(self.probabilities, pairs))
+        return SupportScores(await run_model(self.probabilities, pairs))

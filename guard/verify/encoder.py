@@ -38,8 +38,8 @@ class Encoding:
 class TextEncoder:
     """MiniLM encodings with a bounded per-process cache; thread-safe."""
 
-    def __init__(self, model: str, cache_size: int = 8192):
-        self._embedder = get_embedder(model)
+    def __init__(self, model: str, cache_size: int = 8192, int8: bool = False):
+        self._embedder = get_embedder(model, int8)
         self._cache: OrderedDict[str, Encoding] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()

@@ -17,7 +17,8 @@ def get_verifier(support: SupportConfig, models: ModelsConfig | None = None) -> 
     """The verifier for ``support.verifier``; ``models`` sets the LLM judge's retries, timeout and fallbacks."""
     models = models or ModelsConfig()
     with _lock:
-        return _build(support.verifier, support.cross_encoder_model, support.judge_model, models.model_dump_json())
+        return _build(support.verifier, support.cross_encoder_model, support.judge_model, models.model_dump_json(),
+                      support.precision == "int8")
 
 
 def support_threshold(config: GuardConfig, verifier: SupportVerifier | None = None) -> float:
@@ -30,19 +31,20 @@ def support_threshold(config: GuardConfig, verifier: SupportVerifier | None = No
 
 
 @lru_cache(maxsize=16)
-def _build(kind: str, cross_encoder_model: str | None, judge_model: str | None, models_json: str) -> SupportVerifier:
+def _build(kind: str, cross_encoder_model: str | None, judge_model: str | None, models_json: str,
+           int8: bool = False) -> SupportVerifier:
     if kind == "support_model":
         from guard.verify.support_model import SupportModelVerifier
 
-        return SupportModelVerifier()
+        return SupportModelVerifier(int8=int8)
     if kind == "combined":
         from guard.verify.combined import CombinedVerifier
 
-        return CombinedVerifier()
+        return CombinedVerifier(int8=int8)
     if kind == "offline":
         from guard.verify.offline import OfflineVerifier
 
-        return OfflineVerifier()
+        return OfflineVerifier(int8=int8)
     if kind == "cross_encoder":
         if not cross_encoder_model:
             raise ConfigError("support.verifier is 'cross_encoder' but support.cross_encoder_model is not set")

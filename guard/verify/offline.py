@@ -7,7 +7,6 @@ Needs no download beyond the packaged MiniLM. The trees' parameters live in
 
 from __future__ import annotations
 
-import asyncio
 import json
 from functools import cached_property
 from importlib import resources
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guard.threads import run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.encoder import TextEncoder
 from guard.verify.features import FEATURE_NAMES, extract
@@ -31,7 +31,7 @@ def params_path(name: str) -> Path:
 class OfflineVerifier(SupportVerifier):
     name = "offline"
 
-    def __init__(self, params_file: str | Path | None = None):
+    def __init__(self, params_file: str | Path | None = None, int8: bool = False):
         path = Path(params_file) if params_file else params_path(PARAMS_FILE)
         try:
             params = json.loads(path.read_text())
@@ -43,15 +43,16 @@ class OfflineVerifier(SupportVerifier):
         self.embedding_model: str = params["embedding_model"]
         # Chosen per risk level on held-out data by ``python -m guard.verify.thresholds``.
         self.thresholds = read_thresholds(params)
+        self.int8 = int8
 
     @cached_property
     def encoder(self) -> TextEncoder:
-        return TextEncoder(self.embedding_model)
+        return TextEncoder(self.embedding_model, int8=self.int8)
 
     def probabilities(self, pairs: list[tuple[str, list[str]]]) -> np.ndarray:
         """Synchronous scoring, for batch jobs that are not in an event loop."""
         return self.model.predict_proba(extract(self.encoder, pairs))
 
     async def _score(self, pairs: list[tuple[str, list[str]]]) -> SupportScores:
-        probabilities = await asyncio.to_thread(self.probabilities, pairs)
+        probabilities = await run_model(self.probabilities, pairs)
         return SupportScores([float(p) for p in probabilities])

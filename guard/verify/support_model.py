@@ -16,7 +16,6 @@ held-out development data, and how it was chosen.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import threading
@@ -30,7 +29,7 @@ import numpy as np
 
 from guard.embeddings import length_batches
 from guard.onnx_encoder import load_or_none
-from guard.threads import model_forward
+from guard.threads import model_forward, run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
 from guard.verify.thresholds import read_thresholds
@@ -73,7 +72,7 @@ class SupportModelVerifier(SupportVerifier):
     name = "support_model"
     uses_question = True
 
-    def __init__(self, folder: str | Path | None = None, batch_size: int = 32):
+    def __init__(self, folder: str | Path | None = None, batch_size: int = 32, int8: bool = False):
         self.folder = Path(folder) if folder else model_dir()
         try:
             self.params = json.loads((self.folder / PARAMS_FILE).read_text())
@@ -82,6 +81,7 @@ class SupportModelVerifier(SupportVerifier):
         self.max_length = int(self.params["max_length"])
         self.thresholds: dict[str, float] = read_thresholds(self.params)
         self.batch_size = batch_size
+        self.int8 = int8
         self._tokens: _ByContent[int] = _ByContent()
         self._logits: _ByContent[float] = _ByContent()  # a repeated answer against the same sources costs nothing
         self._load_lock = threading.Lock()
@@ -93,7 +93,7 @@ class SupportModelVerifier(SupportVerifier):
         """Loaded once, on first use, whichever thread gets there first."""
         with self._load_lock:
             if self._runtime is None:
-                encoder = load_or_none(self.folder, self.max_length)
+                encoder = load_or_none(self.folder, self.max_length, self.int8)
                 self._runtime = (_OnnxScorer(encoder, self.folder) if encoder is not None
                                  else _TorchScorer(self.folder, self.max_length, self.batch_size))
             return self._runtime
@@ -146,7 +146,7 @@ class SupportModelVerifier(SupportVerifier):
         return (1.0 / (1.0 + np.exp(-np.asarray(logits)))).tolist()
 
     async def _score(self, pairs: list[tuple[str, list[str]]], question: str | None = None) -> SupportScores:
-        return SupportScores(await asyncio.to_thread(self.probabilities, pairs, question))
+        return SupportScores(await run_model(self.probabilities, pairs, question))
 
 
 class _OnnxScorer:

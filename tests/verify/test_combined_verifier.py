@@ -69,3 +69,58 @@ def test_a_fit_that_would_weigh_a_verifier_negatively_is_refused():
 
     with pytest.raises(ValueError, match="negative weight"):
         fit_weights(np.clip(agrees, 0.01, 0.99), np.clip(disagrees, 0.01, 0.99), faithful, np.array(["f"] * 400))
+
+
+class _CountingModel:
+    """Stands in for the cross-encoder where a test counts what it is asked to read."""
+
+    def __init__(self) -> None:
+        self.read: list[tuple[str, list[str]]] = []
+
+    def predict(self, pairs, questions):  # noqa: ANN001, ANN201 - the SupportModelVerifier call
+        self.read += pairs
+        return [0.5] * len(pairs)
+
+
+class _FixedTrees:
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = scores
+
+    def probabilities(self, pairs):  # noqa: ANN001, ANN201
+        return np.array(self.scores[: len(pairs)])
+
+
+def _cascade_params(tmp_path, band) -> str:  # noqa: ANN001
+    path = tmp_path / "combined.json"
+    path.write_text(json.dumps({"weights": {"intercept": 0.0, "offline": 1.0, "support_model": 1.0}, "thresholds": {},
+                                "cascade": {"band": band, "model_from_trees": {"intercept": 0.0, "slope": 1.0}}}))
+    return str(path)
+
+
+def test_the_cross_encoder_reads_only_pairs_the_trees_are_unsure_of(tmp_path):
+    model = _CountingModel()
+    verifier = CombinedVerifier(_cascade_params(tmp_path, [0.2, 0.8]), offline=_FixedTrees([0.05, 0.5, 0.95]), model=model)
+
+    verifier.probabilities([("sure no", ["e"]), ("unsure", ["e"]), ("sure yes", ["e"])])
+
+    assert model.read == [("unsure", ["e"])]
+
+
+def test_outside_the_band_the_trees_speak_for_the_cross_encoder_through_the_fitted_map(tmp_path):
+    trees = [0.05, 0.95]
+    verifier = CombinedVerifier(_cascade_params(tmp_path, [0.2, 0.8]), offline=_FixedTrees(trees), model=_CountingModel())
+
+    scores = verifier.probabilities([("a", ["e"]), ("b", ["e"])])
+
+    # the map is the identity here: the blend reads the trees' score twice
+    assert scores == pytest.approx(blend(np.array(trees), np.array(trees), verifier.weights).tolist())
+
+
+def test_int8_precision_is_the_configured_verifiers_and_keeps_its_verdicts(combined):
+    quantized = get_verifier(load_config(support={"precision": "int8"}).support)
+    pairs = [RESTATED, UNRELATED]
+
+    assert quantized.offline.int8 and quantized.model.int8
+    assert quantized.probabilities(pairs) == pytest.approx(combined.probabilities(pairs), abs=0.1)
+    restated, unrelated = quantized.probabilities(pairs)
+    assert restated > quantized.threshold("medium") > unrelated

@@ -44,7 +44,7 @@ async def test_an_unsupported_sentence_is_listed_and_lowers_the_tier(guard):
 async def test_checking_without_sources_reports_why_nothing_was_verified(guard):
     meta = await guard.acheck("Refunds are paid within 5 business days.", [])
     assert meta.confidence is None and meta.tier == "low"
-    assert meta.layers["support"].reason == "no sources" and meta.layers["consistency"].reason == "samples=1"
+    assert meta.layers["support"].reason == "no sources" and meta.layers["consistency"].reason == "disabled"
 
 
 async def test_the_demo_price_answer_lists_the_invented_price_and_fee(guard):

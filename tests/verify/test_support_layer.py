@@ -48,3 +48,22 @@ def test_soft_min_sits_between_the_minimum_and_the_mean():
     values = [0.1] + [0.9] * 9
     assert min(values) < soft_min(values) < sum(values) / len(values)
     assert soft_min([0.7, 0.7]) == pytest.approx(0.7)
+
+
+async def test_model_work_runs_on_its_own_threads_not_asyncios_default_executor(config, make_state):
+    import threading
+
+    from guard.layers.support import SupportLayer
+    from guard.verify.offline import OfflineVerifier
+
+    seen: list[str] = []
+
+    class Recording(OfflineVerifier):
+        def probabilities(self, pairs):  # noqa: ANN001, ANN201
+            seen.append(threading.current_thread().name)
+            return [0.9] * len(pairs)
+
+    layer = SupportLayer(config, verifier=Recording())
+    await layer.run(make_state("Refunds are paid within five days.", ["Refunds are paid within five days."]))
+
+    assert seen and all(name.startswith("guard-model") for name in seen)

@@ -1,0 +1,143 @@
+"""Answer-level verdicts as guard reports them, per file, on the held-out ``select`` and ``report`` halves.
+
+    python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250]
+    python -m benchmarks.verify_answers table --scores answers.jsonl [--half report]
+
+``verify_heldout`` scores a whole response as one claim; guard does not. It splits the answer into
+sentences, leaves out those that state nothing, scores each against the sources and lists every claim
+under the threshold as ``unsupported``: a faithful five-sentence summary is flagged when any one of its
+sentences falls under it. What users see is that answer-level verdict, so this is what the operating
+points are chosen on and reported with.
+
+``score`` keeps, per claim, what every verifier said (trees, cross-encoder) and the specifics found, so
+operating points, aggregations and cascades can be tried on the ``select`` half without scoring again.
+``table`` reports, per file of one half, the false-flag rate (faithful answers with an unsupported claim),
+the catch rate (hallucinated answers with one) at each risk level's shipped threshold, AUROC of the
+answer's support signal, and balanced accuracy, with 95 % bootstrap intervals over answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from guard.verify import contradictions, is_factual, split_claims
+from guard.verify.splits import REPORT, SELECT, Row, load_rows
+
+
+def claim_rows(rows: list[Row]) -> list[tuple[int, str, list[str], str | None]]:
+    """(row index, claim, sources, question) for every factual claim of every response."""
+    out = []
+    for i, row in enumerate(rows):
+        for claim in split_claims(row.response):
+            if is_factual(claim):
+                out.append((i, claim.text, list(row.sources), row.question))
+    return out
+
+
+def specifics(claim: str, sources: list[str]) -> list[str]:
+    """``kind:missing`` (in no source) or ``kind:contradicted`` (a source sentence says otherwise) per finding."""
+    return [f"{f.kind}:{'missing' if f.sentence is None else 'contradicted'}"
+            for f in contradictions.find(claim, sources)]
+
+
+def score(args: argparse.Namespace) -> None:
+    from guard.verify.combined import CombinedVerifier
+    from guard.verify.train import held_out_rows
+
+    verifier = CombinedVerifier(int8=args.int8)
+    held = held_out_rows(load_rows(args.data), seed=0)
+    started = time.perf_counter()
+    with args.out.open("w") as out:
+        for half in (SELECT, REPORT):
+            for file, rows in sorted(held[half].items()):
+                rows = rows[: args.limit]
+                claims = claim_rows(rows)
+                pairs = [(c, s) for _, c, s, _ in claims]
+                trees = verifier.offline.probabilities(pairs) if pairs else np.zeros(0)
+                model = np.asarray(verifier.model.predict(pairs, [q for *_, q in claims])) if pairs else np.zeros(0)
+                found = [specifics(c, s) for _, c, s, _ in claims]
+                per_row: dict[int, list[dict]] = {i: [] for i in range(len(rows))}
+                for (i, text, _, _), t, m, f in zip(claims, trees, model, found):
+                    per_row[i].append({"text": text, "trees": round(float(t), 6), "model": round(float(m), 6),
+                                       "specifics": f})
+                for i, row in enumerate(rows):
+                    out.write(json.dumps({"half": half, "file": file, "id": row.id, "faithful": row.faithful,
+                                          "claims": per_row[i]}) + "\n")
+                out.flush()
+                print(f"{half} {file}: {len(rows)} answers, {len(claims)} claims, "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
+
+
+def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high")) -> str:
+    """False-flag and catch rates per file at the shipped thresholds, AUROC and balanced accuracy, 95 % intervals."""
+    import json as _json
+
+    from guard.evals.metrics import Undefined, auroc, balanced_accuracy, bootstrap_intervals
+    from guard.verify.offline import params_path
+    from guard.verify.operating_points import Scored, by_file, load
+
+    params = _json.loads(params_path("combined.json").read_text())
+    weights = {k: float(v) for k, v in params["weights"].items()}
+    cascade = params.get("cascade")
+    thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
+
+    def cell(point: float | Undefined, interval) -> str:  # noqa: ANN001 - Interval | Undefined | None
+        if isinstance(point, Undefined) or point != point:
+            return "-"
+        if interval is None or isinstance(interval, Undefined):
+            return f"{point:.3f}"
+        return f"{point:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+
+    head = ["file", "answers (halluc.)", "AUROC"] + [f"{name} {risk}" for risk in risks
+                                                   for name in ("false flags", "catch", "bal. acc.")]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for file, answers in by_file(a for a in load(scores) if a.half == half).items():
+        scored = Scored(answers, weights, cascade)
+        bad = ~scored.faithful
+
+        def stats(idx: np.ndarray) -> dict:
+            good_i, bad_i = idx[scored.faithful[idx]], idx[bad[idx]]
+            out = {"auroc": auroc(bad[idx], 1 - np.nan_to_num(scored.signal[idx], nan=1.0))}
+            for risk, t in thresholds.items():
+                flagged = scored.flagged(t)
+                out[f"ff {risk}"] = float(flagged[good_i].mean()) if good_i.size else float("nan")
+                out[f"catch {risk}"] = float(flagged[bad_i].mean()) if bad_i.size else float("nan")
+                out[f"ba {risk}"] = balanced_accuracy(bad[idx], flagged[idx])
+            return out
+
+        everything = np.arange(len(answers))
+        point, intervals = stats(everything), bootstrap_intervals(stats, len(answers))
+        row = [file, f"{len(answers)} ({int(bad.sum())})", cell(point["auroc"], intervals.get("auroc"))]
+        for risk in risks:
+            row += [cell(point[f"{k} {risk}"], intervals.get(f"{k} {risk}")) for k in ("ff", "catch", "ba")]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score", help="score every claim of the held-out answers with each verifier")
+    s.add_argument("--data", type=Path, default=Path("../shared/data"))
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--limit", type=int, default=250, help="answers per file and half at most")
+    s.add_argument("--int8", action="store_true", help="the verifiers' int8 graphs (support.precision: int8)")
+    t = sub.add_parser("table", help="answer-level figures per file at the shipped operating points")
+    t.add_argument("--scores", type=Path, required=True)
+    t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.command == "score":
+        score(args)
+    else:
+        print(table(args.scores, args.half))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Operating points chosen where users meet them: on whole answers, claim by claim, as the support layer decides.
+
+    python -m guard.verify.operating_points --scores answers.jsonl [--write]
+
+(``answers.jsonl`` from ``python -m benchmarks.verify_answers score``: every factual claim of every
+held-out answer with each verifier's score and the specifics found.)
+
+An answer is flagged when any of its claims scores under the threshold, so a per-claim threshold
+chosen on single claims flags most faithful multi-sentence answers: on summaries of four or five
+sentences, a 30 % false-flag rate per claim is ~75 % per answer. The rules, on the ``select`` half,
+each file weighing the same and the worst file deciding:
+
+- low: the highest threshold at which no file's false-flag rate (faithful answers with an
+  unsupported claim) exceeds 15 %;
+- medium: the same at 30 %;
+- high and critical: the lowest threshold at which every file's catch rate (hallucinated
+  answers with one) is at least 85 %, and never under the medium one.
+
+Whether a rule holds on data it was not chosen on is checked by leaving each file out: the
+threshold chosen on the other files' ``select`` rows, measured on the left-out file's ``report`` rows.
+
+The same scores fit the cascade (``guard.verify.combined``): the band of trees' scores outside which
+the cross-encoder's reading changes no answer's verdict at the medium threshold on ``select`` (a
+share of at most ``CASCADE_TOLERANCE`` of answers may change), and the linear map from the trees'
+log-odds to the cross-encoder's that stands in for it outside the band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from guard.layers.support import soft_min
+from guard.verify.calibration import logit, sigmoid
+from guard.verify.contradictions import CONTRADICTED_SUPPORT, group_of
+from guard.verify.export import write_support_calibration
+from guard.verify.fit import fit_platt
+from guard.verify.offline import params_path
+from guard.verify.thresholds import file_weights
+
+FALSE_FLAG_CAP = {"low": 0.15, "medium": 0.30}
+CATCH_FLOOR = {"high": 0.85, "critical": 0.85}
+CASCADE_TOLERANCE = 0.01
+RULES = {"low": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['low']}",
+         "medium": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['medium']}",
+         "high": f"worst file's catch rate >= {CATCH_FLOOR['high']}",
+         "critical": f"worst file's catch rate >= {CATCH_FLOOR['critical']}"}
+COMMAND = "python -m guard.verify.operating_points --scores answers.jsonl --write"
+GRID = np.round(np.concatenate([np.arange(0.005, 0.05, 0.005), np.arange(0.05, 0.951, 0.01)]), 4)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One held-out answer: its label and, per factual claim, the trees', the cross-encoder's score and specifics."""
+
+    half: str
+    file: str
+    faithful: bool
+    trees: np.ndarray
+    model: np.ndarray
+    groups: tuple[frozenset[str], ...]  # per claim: the groups of its specifics findings (``contradictions.group_of``)
+
+
+def load(path: Path) -> list[Answer]:
+    answers = []
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        claims = row["claims"]
+        groups = tuple(frozenset(group_of(kind, missing=how == "missing")
+                                 for kind, how in (f.split(":") for f in c["specifics"])) for c in claims)
+        answers.append(Answer(row["half"], row["file"], bool(row["faithful"]),
+                              np.array([c["trees"] for c in claims], dtype=float),
+                              np.array([c["model"] for c in claims], dtype=float), groups))
+    return answers
+
+
+def blended(answer: Answer, weights: dict[str, float], cascade: dict | None = None) -> np.ndarray:
+    """Each claim's blended score, the cross-encoder's read from the trees' outside the cascade's band."""
+    model = answer.model
+    if cascade is not None:
+        low, high = cascade["band"]
+        outside = (answer.trees < low) | (answer.trees > high)
+        fit = cascade["model_from_trees"]
+        model = np.where(outside, sigmoid(fit["intercept"] + fit["slope"] * logit(answer.trees)), model)
+    return sigmoid(weights["intercept"] + weights["offline"] * logit(answer.trees)
+                   + weights["support_model"] * logit(model))
+
+
+def claim_support(answer: Answer, weights: dict[str, float], cascade: dict | None = None,
+                  penalties: dict[str, float] | None = None) -> np.ndarray:
+    """Each claim's support as the support layer reports it: the blend, lowered by its specifics findings
+    (by the fitted ``penalties``, or scaled under ``CONTRADICTED_SUPPORT`` without them)."""
+    scores = blended(answer, weights, cascade)
+    if penalties is None:
+        return np.array([CONTRADICTED_SUPPORT * p if g else p for p, g in zip(scores, answer.groups)])
+    return np.array([float(sigmoid(logit(p) - sum(penalties.get(x, 0.0) for x in g))) if g else p
+                     for p, g in zip(scores, answer.groups)])
+
+
+def fit_penalties(select: dict[str, list[Answer]], weights: dict[str, float]) -> dict[str, float]:
+    """The log-odds each group of findings subtracts, fitted on single-claim answers of ``select`` (whose claim
+    carries the answer's label), files weighing the same; never negative, so a finding never raises support."""
+    from scipy.optimize import minimize
+
+    rows = [(a, f) for f, answers in select.items() for a in answers if len(a.groups) == 1]
+    names = sorted({g for a, _ in rows for g in a.groups[0]})
+    size = {f: sum(1 for _, g in rows if g == f) for f in select}
+    base = np.array([float(logit(blended(a, weights)[0])) for a, _ in rows])
+    x = np.array([[g in a.groups[0] for g in names] for a, _ in rows], dtype=float)
+    y = np.array([a.faithful for a, _ in rows], dtype=float)
+    w = np.array([1.0 / size[f] for _, f in rows])
+
+    def loss(beta: np.ndarray) -> float:
+        p = np.clip(sigmoid(base - x @ beta), 1e-9, 1 - 1e-9)
+        return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum())
+
+    fitted = minimize(loss, np.ones(len(names)), bounds=[(0.0, None)] * len(names), method="L-BFGS-B")
+    return {g: round(float(b), 4) for g, b in zip(names, fitted.x)}
+
+
+def by_file(answers: Iterable[Answer]) -> dict[str, list[Answer]]:
+    files: dict[str, list[Answer]] = defaultdict(list)
+    for a in answers:
+        files[a.file].append(a)
+    return dict(sorted(files.items()))
+
+
+class Scored:
+    """One file's answers scored once: flags at any threshold and the answer-level support signal."""
+
+    def __init__(self, answers: list[Answer], weights: dict[str, float], cascade: dict | None = None,
+                 penalties: dict[str, float] | None = None):
+        supports = [claim_support(a, weights, cascade, penalties) for a in answers]
+        self.faithful = np.array([a.faithful for a in answers])
+        self.lowest = np.array([s.min() if s.size else np.inf for s in supports])  # no claim: never flagged
+        self.signal = np.array([soft_min(s.tolist()) if s.size else np.nan for s in supports])
+
+    def flagged(self, threshold: float) -> np.ndarray:
+        return self.lowest < threshold
+
+    def rates(self, threshold: float) -> tuple[float, float]:
+        """(false-flag rate, catch rate); NaN where a file has no answer of that label."""
+        flagged = self.flagged(threshold)
+        good, bad = self.faithful, ~self.faithful
+        return (float(flagged[good].mean()) if good.any() else np.nan,
+                float(flagged[bad].mean()) if bad.any() else np.nan)
+
+
+def choose(files: dict[str, Scored]) -> dict[str, float]:
+    """The threshold per risk level by the module's rules, on the given files."""
+    rates = {t: [s.rates(t) for s in files.values()] for t in GRID}
+
+    def worst_false_flag(t: float) -> float:
+        return max((ff for ff, _ in rates[t] if not np.isnan(ff)), default=0.0)
+
+    def worst_catch(t: float) -> float:
+        return min((c for _, c in rates[t] if not np.isnan(c)), default=1.0)
+
+    chosen = {}
+    for risk, cap in FALSE_FLAG_CAP.items():
+        chosen[risk] = float(max((t for t in GRID if worst_false_flag(t) <= cap), default=GRID[0]))
+    for risk, floor in CATCH_FLOOR.items():
+        strict = min((t for t in GRID if worst_catch(t) >= floor), default=GRID[-1])
+        chosen[risk] = float(max(strict, chosen["medium"]))
+    return chosen
+
+
+def leave_one_file_out(select: dict[str, Scored], report: dict[str, Scored]) -> dict[str, dict[str, dict]]:
+    """Per left-out file and risk: the threshold chosen without it, and its rates on its own ``report`` rows."""
+    out: dict[str, dict[str, dict]] = {}
+    for file in report:
+        chosen = choose({f: s for f, s in select.items() if f != file})
+        out[file] = {risk: dict(zip(("threshold", "false_flag", "catch"), (t, *report[file].rates(t))))
+                     for risk, t in chosen.items()}
+    return out
+
+
+def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], threshold: float,
+                penalties: dict[str, float] | None = None) -> dict:
+    """The narrowest band of trees' scores that leaves at most ``CASCADE_TOLERANCE`` of answers' verdicts changed."""
+    trees = np.concatenate([a.trees for rows in select.values() for a in rows])
+    model = np.concatenate([a.model for rows in select.values() for a in rows])
+    slope, intercept = np.polyfit(logit(trees), logit(model), 1)
+    fit = {"intercept": float(intercept), "slope": float(max(slope, 0.0))}
+    full = {f: Scored(rows, weights, None, penalties).flagged(threshold) for f, rows in select.items()}
+    best = {"band": [0.0, 1.0], "model_from_trees": fit, "read_share": 1.0}
+    for width in np.arange(0.05, 1.0, 0.05):
+        for low in np.arange(0.0, 1.0 - width + 1e-9, 0.025):
+            band = [round(float(low), 3), round(float(low + width), 3)]
+            cascade = {"band": band, "model_from_trees": fit}
+            changed = max(float(np.mean(Scored(rows, weights, cascade, penalties).flagged(threshold) != full[f]))
+                          for f, rows in select.items())
+            if changed <= CASCADE_TOLERANCE:
+                share = float(np.mean((trees >= band[0]) & (trees <= band[1])))
+                if share < best["read_share"]:
+                    best = {"band": band, "model_from_trees": fit, "read_share": round(share, 4)}
+        if best["read_share"] < 1.0:
+            return best
+    return best
+
+
+def low_tier_share(files: dict[str, Scored], platt: dict[str, float], medium: float = 0.6) -> dict[str, float]:
+    """Share of each file's faithful answers whose calibrated confidence falls in the low tier (the default 0.6)."""
+    out = {}
+    for f, s in files.items():
+        good = s.faithful & ~np.isnan(s.signal)
+        if good.any():
+            confidence = sigmoid(platt["intercept"] + platt["slope"] * logit(s.signal[good]))
+            out[f] = round(float((confidence < medium).mean()), 3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scores", type=Path, required=True, help="from python -m benchmarks.verify_answers score")
+    parser.add_argument("--write", action="store_true", help="store thresholds and cascade in params/combined.json")
+    args = parser.parse_args(argv)
+    path = params_path("combined.json")
+    params = json.loads(path.read_text())
+    weights = {k: float(v) for k, v in params["weights"].items()}
+    answers = load(args.scores)
+    rows = {half: by_file(a for a in answers if a.half == half) for half in ("select", "report")}
+    penalties = fit_penalties(rows["select"], weights)
+    select = {f: Scored(r, weights, None, penalties) for f, r in rows["select"].items()}
+    report = {f: Scored(r, weights, None, penalties) for f, r in rows["report"].items()}
+    chosen = choose(select)
+    print(json.dumps({"penalties": penalties, "thresholds": chosen,
+                      "leave_one_file_out": leave_one_file_out(select, report)}, indent=1))
+    cascade = fit_cascade(rows["select"], weights, chosen["medium"], penalties)
+    signal = np.concatenate([s.signal for s in select.values()])
+    labels = np.concatenate([s.faithful for s in select.values()])
+    files = np.concatenate([[f] * len(s.signal) for f, s in select.items()])
+    known = ~np.isnan(signal)
+    platt = fit_platt(signal[known], labels[known], file_weights(files[known]))
+    print(json.dumps({"cascade": cascade, "calibration": platt,
+                      "faithful_in_low_tier": low_tier_share({**select, **{f"report {f}": s for f, s in report.items()}},
+                                                             platt)}, indent=1))
+    if args.write:
+        params["thresholds"] = {risk: {"threshold": t, "rule": RULES[risk], "level": "answer"}
+                                for risk, t in chosen.items()}
+        params["specifics"] = {"penalties": penalties, "fitted_on": "single-claim answers of the select split"}
+        params["cascade"] = cascade
+        params["chosen_on"] = {"split": "select", "seed": 0, "answers": {f: len(r) for f, r in rows["select"].items()},
+                               "command": COMMAND}
+        path.write_text(json.dumps(params, indent=2) + "\n")
+        write_support_calibration("combined", platt, "Platt scaling of the combined verifier's answer-level support "
+                                  "signal (soft minimum over claims, findings penalised) on the held-out select split, "
+                                  "files weighted equally", COMMAND, params["provenance"]["data"])
+
+
+if __name__ == "__main__":
+    main()

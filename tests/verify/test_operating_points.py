@@ -1,0 +1,75 @@
+"""Operating points are chosen on whole answers, where users see flags, and the worst file decides."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guard.verify.operating_points import Answer, Scored, choose, fit_penalties, leave_one_file_out
+
+# Weights under which a claim's support is its trees' score (the cross-encoder's read as 0.5 adds nothing).
+IDENTITY = {"intercept": 0.0, "offline": 1.0, "support_model": 0.0}
+
+
+def answer(file: str, faithful: bool, *scores: float, specifics: bool = False) -> Answer:
+    n = len(scores)
+    return Answer("select", file, faithful, np.array(scores), np.full(n, 0.5),
+                  tuple(frozenset({"value_contradicted"} if specifics else ()) for _ in range(n)))
+
+
+def test_an_answer_is_flagged_when_any_one_of_its_claims_is_under_the_threshold():
+    scored = Scored([answer("f", True, 0.9, 0.9, 0.3), answer("f", True, 0.9, 0.9)], IDENTITY)
+
+    assert scored.flagged(0.5).tolist() == [True, False]
+
+
+def test_a_claim_with_contradicted_specifics_is_flagged_whatever_the_verifier_says():
+    scored = Scored([answer("f", True, 0.97, specifics=True)], IDENTITY)
+
+    assert scored.flagged(0.1).tolist() == [True]
+
+
+def test_the_medium_threshold_keeps_the_worst_files_false_flags_at_most_thirty_percent():
+    # file a: faithful answers at 0.2..0.95; file b is easier. Flagging below t flags faithful answers under t.
+    a = [answer("a", True, s) for s in np.linspace(0.2, 0.95, 10)] + [answer("a", False, 0.1)] * 5
+    b = [answer("b", True, s) for s in np.linspace(0.6, 0.95, 10)] + [answer("b", False, 0.1)] * 5
+    files = {"a": Scored(a, IDENTITY), "b": Scored(b, IDENTITY)}
+
+    medium = choose(files)["medium"]
+
+    assert max(s.rates(medium)[0] for s in files.values()) <= 0.30
+    assert max(s.rates(medium + 0.1)[0] for s in files.values()) > 0.30  # and it is the highest such threshold
+
+
+def test_high_risk_catches_at_least_85_percent_on_every_file_and_is_never_laxer_than_medium():
+    a = [answer("a", True, 0.9)] * 10 + [answer("a", False, s) for s in np.linspace(0.05, 0.7, 20)]
+    files = {"a": Scored(a, IDENTITY)}
+
+    chosen = choose(files)
+
+    assert files["a"].rates(chosen["high"])[1] >= 0.85
+    assert chosen["high"] >= chosen["medium"] and chosen["critical"] == chosen["high"]
+
+
+def test_leaving_a_file_out_chooses_without_it_and_measures_on_its_report_rows():
+    strict = [answer("strict", True, 0.35)] * 10 + [answer("strict", False, 0.1)] * 10
+    easy = [answer("easy", True, 0.9)] * 10 + [answer("easy", False, 0.1)] * 10
+    select = {"strict": Scored(strict, IDENTITY), "easy": Scored(easy, IDENTITY)}
+
+    out = leave_one_file_out(select, report=select)
+
+    # chosen on "easy" alone, the threshold sits above 0.35 and flags every faithful answer of "strict"
+    assert out["strict"]["medium"]["false_flag"] == 1.0
+    assert out["easy"]["medium"]["false_flag"] == 0.0
+
+
+def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_also_produce():
+    def with_group(faithful: bool, group: str) -> Answer:
+        return Answer("select", "f", faithful, np.array([0.7]), np.array([0.5]), (frozenset({group}),))
+
+    # contradicted values: always hallucinated; names in no source: half the time (paraphrases, chit-chat)
+    rows = ([with_group(False, "value_contradicted")] * 20 + [with_group(True, "name")] * 10
+            + [with_group(False, "name")] * 10 + [answer("f", True, 0.7)] * 20)
+
+    penalties = fit_penalties({"f": rows}, IDENTITY)
+
+    assert penalties["value_contradicted"] > penalties["name"] >= 0.0
