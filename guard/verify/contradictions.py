@@ -142,12 +142,15 @@ def penalized(probability: float, findings: Sequence[Finding], penalties: Mappin
     """The support score with each group of findings subtracting its fitted weight from the log-odds (once per group).
 
     Where ``cap`` treats every finding as a refutation, fitted weights let a name in no source (which faithful
-    paraphrases and chit-chat also produce) count for less than a number a source states otherwise.
+    paraphrases and chit-chat also produce) count for less than a number a source states otherwise. A group
+    without a fitted weight (too rare on the data it was fitted on) still caps.
     """
     groups = {finding_group(f) for f in findings}
     if not groups:
         return probability
-    return float(sigmoid(logit(probability) - sum(penalties.get(g, 0.0) for g in groups)))
+    if not groups <= penalties.keys():  # a kind too rare to have been weighed: read as a refutation
+        return cap(probability, findings)
+    return float(sigmoid(logit(probability) - sum(penalties[g] for g in groups)))
 
 
 def capped(scores: Sequence[float], pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:

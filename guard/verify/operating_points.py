@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ from guard.verify.thresholds import file_weights
 FALSE_FLAG_CAP = {"low": 0.15, "medium": 0.30}
 CATCH_FLOOR = {"high": 0.85, "critical": 0.85}
 CASCADE_TOLERANCE = 0.01
+MIN_GROUP_ROWS = 30  # single-claim answers a group of findings needs on ``select`` to be weighed
 RULES = {"low": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['low']}",
          "medium": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['medium']}",
          "high": f"worst file's catch rate >= {CATCH_FLOOR['high']}",
@@ -99,7 +100,8 @@ def claim_support(answer: Answer, weights: dict[str, float], cascade: dict | Non
     scores = blended(answer, weights, cascade)
     if penalties is None:
         return np.array([CONTRADICTED_SUPPORT * p if g else p for p, g in zip(scores, answer.groups)])
-    return np.array([float(sigmoid(logit(p) - sum(penalties.get(x, 0.0) for x in g))) if g else p
+    return np.array([CONTRADICTED_SUPPORT * p if g and not g <= penalties.keys()
+                     else float(sigmoid(logit(p) - sum(penalties[x] for x in g))) if g else p
                      for p, g in zip(scores, answer.groups)])
 
 
@@ -109,7 +111,8 @@ def fit_penalties(select: dict[str, list[Answer]], weights: dict[str, float]) ->
     from scipy.optimize import minimize
 
     rows = [(a, f) for f, answers in select.items() for a in answers if len(a.groups) == 1]
-    names = sorted({g for a, _ in rows for g in a.groups[0]})
+    counts = Counter(g for a, _ in rows for g in a.groups[0])
+    names = sorted(g for g, n in counts.items() if n >= MIN_GROUP_ROWS)  # rarer groups keep the cap
     size = {f: sum(1 for _, g in rows if g == f) for f in select}
     base = np.array([float(logit(blended(a, weights)[0])) for a, _ in rows])
     x = np.array([[g in a.groups[0] for g in names] for a, _ in rows], dtype=float)

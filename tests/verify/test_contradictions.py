@@ -88,3 +88,17 @@ def test_capped_claims_keep_the_verifiers_order_among_themselves():
     findings = find("New subscribers get a 30-day free trial.", [SUBSCRIPTION])
 
     assert cap(0.2, findings) < cap(0.9, findings) <= CONTRADICTED_SUPPORT
+
+
+def test_fitted_weights_lower_a_name_in_no_source_less_than_the_cap_would():
+    from guard.verify.contradictions import Finding, cap, penalized
+
+    name = [Finding(kind="name", text="Oslo")]
+    assert cap(0.9, name) < penalized(0.9, name, {"name": 0.2}) < 0.9
+
+
+def test_a_kind_of_finding_without_a_fitted_weight_still_caps():
+    from guard.verify.contradictions import Finding, cap, penalized
+
+    wrong_price = [Finding(kind="money", text="$129", sentence="The lamp costs $89.")]
+    assert penalized(0.9, wrong_price, {"name": 0.2}) == cap(0.9, wrong_price)

@@ -67,9 +67,10 @@ def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_a
         return Answer("select", "f", faithful, np.array([0.7]), np.array([0.5]), (frozenset({group}),))
 
     # contradicted values: always hallucinated; names in no source: half the time (paraphrases, chit-chat)
-    rows = ([with_group(False, "value_contradicted")] * 20 + [with_group(True, "name")] * 10
-            + [with_group(False, "name")] * 10 + [answer("f", True, 0.7)] * 20)
+    rows = ([with_group(False, "value_contradicted")] * 40 + [with_group(True, "name")] * 20
+            + [with_group(False, "name")] * 20 + [with_group(False, "negation")] * 5 + [answer("f", True, 0.7)] * 40)
 
     penalties = fit_penalties({"f": rows}, IDENTITY)
 
     assert penalties["value_contradicted"] > penalties["name"] >= 0.0
+    assert "negation" not in penalties  # too rare to weigh: it keeps the cap
