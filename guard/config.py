@@ -264,6 +264,9 @@ class ServerConfig(_Section):
                                              "name with guard.knowledge_base (the config's own is 'default').")
     models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
                               "and models.fallbacks.")
+    embedding_models: list[str] = Field(default_factory=list, description="Embedding models clients may name "
+                                        "besides knowledge_base.embedding_model (which guard answers itself); "
+                                        "these go to their provider.")
     graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
     warm_up: bool = Field(True, description="Load the enabled layers' models (embedder, knowledge base index, "
                           "support verifier) when the server starts, in a thread; /readyz is 503 until done. "
