@@ -50,7 +50,7 @@ def add(paths: Paths, config: ConfigOption = None) -> None:
     """Ingest Markdown, text, HTML and JSON Lines files (folders recursively); changed files replace their chunks."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:  # before the knowledge base is opened: a failed add leaves nothing behind
-        _console(stderr=True).print(f"[red]error:[/red] no such file or folder: {', '.join(missing)}")
+        _console(stderr=True).print(f"[red]error:[/red] {', '.join(missing)}: no such file or folder")
         raise typer.Exit(1)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
