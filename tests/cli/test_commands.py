@@ -168,3 +168,16 @@ def test_kb_add_of_a_missing_folder_fails_and_creates_nothing(tmp_path):
 
     assert result.exit_code == 1 and "examples/kb: no such file or folder" in result.output
     assert not (tmp_path / "kb").exists()
+
+
+def test_each_eval_run_keeps_its_reviews_in_a_scratch_store_of_its_own():
+    # A scratch file shared by every run on the machine carried another guard version's schema and broke runs.
+    from rich.console import Console
+
+    from guard.evals.run import eval_config
+    from guard.evals.suite import load_suite, suite_file
+
+    suite = load_suite(suite_file("wice-dev"))
+    first, second = (eval_config(suite, GuardConfig(), Console()) for _ in range(2))
+
+    assert first.telemetry.database != second.telemetry.database
