@@ -1,4 +1,8 @@
-"""The ``guard`` command: ``guard kb ...``, ``guard eval ...`` and ``guard review ...``."""
+"""The ``guard`` command: ``guard init``, ``guard kb ...``, ``guard serve``, ``guard eval ...``, ``guard review ...``.
+
+Help must come back at once (``guard --help`` in well under a second), so the command modules import only
+typer at the top; litellm, the models and the store load in the body of the command that needs them.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,37 @@ import os
 # The command owns its process, unlike the library: use litellm's bundled price map instead of fetching it on start.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from typing import Annotated  # noqa: E402
+
 import typer  # noqa: E402
 
+from guard.adapters.init_cli import init  # noqa: E402
 from guard.adapters.kb_cli import kb_app  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
 from guard.adapters.serve_cli import serve  # noqa: E402
 from guard.evals.cli import eval_app  # noqa: E402
 
-app = typer.Typer(help="guard: quality and guardrail middleware for LLM applications.", no_args_is_help=True)
+# Plain help (rich_markup_mode=None): flags read as flags (`--json`, not `--json <bool>`), and no rich import.
+app = typer.Typer(help="guard: quality and guardrail middleware for LLM applications.", no_args_is_help=True,
+                  rich_markup_mode=None)
+app.command("init", help="Write a commented guard.yaml with every default, to edit.")(init)
 app.add_typer(kb_app, name="kb", help="Build and inspect the knowledge base answers are grounded in.")
-app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
+app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
-app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)
+app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"guard {version('guard-llm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the installed version and exit.")] = False) -> None:
+    """guard: quality and guardrail middleware for LLM applications."""

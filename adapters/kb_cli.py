@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from guard.config import load_config
-from guard.errors import ConfigError, KnowledgeBaseError
-from guard.kb import IngestReport, KnowledgeBase
+if TYPE_CHECKING:
+    from guard.kb import IngestReport, KnowledgeBase
 
-kb_app = typer.Typer(no_args_is_help=True, help="Build and inspect the knowledge base answers are grounded in.")
-console = Console()
-errors = Console(stderr=True)
+kb_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                     help="Build and inspect the knowledge base answers are grounded in.")
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console  # here: help must not pay for rich
+
+    return Console(stderr=stderr)
+
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="guard.yaml to read (default: ./guard.yaml or GUARD_CONFIG).")]
@@ -28,6 +30,10 @@ Paths = Annotated[list[Path], typer.Argument(help="Files or folders.", show_defa
 @contextmanager
 def _knowledge_base(config_file: Path | None) -> Iterator[KnowledgeBase]:
     """The configured knowledge base; a bad config or knowledge base ends the command with a clear message."""
+    from guard.config import load_config
+    from guard.errors import ConfigError, KnowledgeBaseError
+    from guard.kb import KnowledgeBase
+
     try:
         kb = KnowledgeBase.open(load_config(config_file).knowledge_base)
         try:
@@ -35,13 +41,20 @@ def _knowledge_base(config_file: Path | None) -> Iterator[KnowledgeBase]:
         finally:
             kb.close()
     except (ConfigError, KnowledgeBaseError, ValueError) as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        _console(stderr=True).print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
 
 @kb_app.command()
 def add(paths: Paths, config: ConfigOption = None) -> None:
     """Ingest Markdown, text, HTML and JSON Lines files (folders recursively); changed files replace their chunks."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:  # before the knowledge base is opened: a failed add leaves nothing behind
+        _console(stderr=True).print(f"[red]error:[/red] {', '.join(missing)}: no such file or folder")
+        raise typer.Exit(1)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = _console()
     with _knowledge_base(config) as kb:
         with Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
@@ -55,6 +68,7 @@ def remove(paths: Paths, config: ConfigOption = None) -> None:
     """Forget the documents at these paths (files or folders; they need not exist any more)."""
     with _knowledge_base(config) as kb:
         report = kb.remove(paths)
+    errors = _console(stderr=True)
     for path in report.not_found:
         errors.print(f"[yellow]not in the knowledge base:[/yellow] {path}")
     _print_report(report)
@@ -65,8 +79,11 @@ def search(query: Annotated[str, typer.Argument(help="What to look for.")],
            k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100, help="How many chunks to show.")] = 5,
            config: ConfigOption = None) -> None:
     """Show the chunks hybrid retrieval finds for a query, with their scores."""
+    from rich.table import Table
+
+    console = _console()
     with _knowledge_base(config) as kb:
-        hits = kb.search(query, k=k)
+        hits = sorted(kb.search(query, k=k), key=lambda hit: -hit.relevance)  # the rows read in the order shown
     if not hits:
         console.print("no chunks found")
         return
@@ -88,6 +105,8 @@ def search(query: Annotated[str, typer.Argument(help="What to look for.")],
 @kb_app.command()
 def stats(config: ConfigOption = None) -> None:
     """Files, chunks, index type and size of the knowledge base."""
+    from rich.table import Table
+
     with _knowledge_base(config) as kb:
         figures = kb.stats()
     table = Table(show_header=False)
@@ -96,10 +115,11 @@ def stats(config: ConfigOption = None) -> None:
                         ("embedding model", figures.embedding_model), ("dimensions", figures.dim or "-"),
                         ("generation", figures.generation), ("size on disk", _size(figures.bytes_on_disk))]:
         table.add_row(name, str(value))
-    console.print(table)
+    _console().print(table)
 
 
 def _print_report(report: IngestReport) -> None:
+    console = _console()
     console.print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
                   f"removed {len(report.removed)} files; {report.chunks_added} chunks added, "
                   f"{report.chunks_removed} removed in {report.seconds:.1f} s")

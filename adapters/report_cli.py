@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
-from guard.config import load_config
-from guard.errors import GuardError
-from guard.report import build_report, render_html, render_terminal
-from guard.store import open_store
-
-console = Console()
-errors = Console(stderr=True)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -47,9 +37,21 @@ def report(
     start, end = parse_moment(since, now), parse_moment(until, now) if until else now
     if start >= end:
         raise typer.BadParameter(f"the window is empty: {start:%Y-%m-%d %H:%M} is not before {end:%Y-%m-%d %H:%M}")
+    import json
+
+    from rich.console import Console
+
+    from guard.config import load_config
+    from guard.errors import GuardError
+    from guard.report import build_report, render_html, render_terminal
+    from guard.adapters.stores import open_recorded_store
+    from guard.store.engine import display_name
+
+    errors = Console(stderr=True)
     try:
         cfg = load_config(config)
-        store = open_store(database or cfg.telemetry.database)
+        database = database or cfg.telemetry.database
+        store = open_recorded_store(database, busy_timeout_s=cfg.telemetry.busy_timeout_s)
         try:
             result = build_report(store, since=start, until=end, config=cfg)
         finally:
@@ -57,11 +59,17 @@ def report(
     except GuardError as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+    window = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
     if html is not None:
         html.write_text(render_html(result), encoding="utf-8")
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    console = Console()
+    console.print(f"store: {display_name(database)}")
+    if result.requests == 0:
+        console.print(f"no requests in this window ({window}); widen it with --since, e.g. --since 30d")
     else:
         render_terminal(result, console)
-        if html is not None:
-            console.print(f"HTML report written to {html}")
+    if html is not None:
+        console.print(f"HTML report written to {html}")

@@ -7,50 +7,66 @@ decision on a held answer is posted to the app's webhook when one is configured.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import typer
-from rich.console import Console
-from rich.panel import Panel
-from rich.table import Column, Table
 
-from guard.config import GuardConfig, load_config
-from guard.errors import AlreadyDecided, ConfigError, ReviewNotFound, StoreUnavailable
-from guard.pii import Redactor
-from guard.review import record_decision
-from guard.store import Decision, ReviewItem, Store, open_store
-from guard.webhook import WebhookSender
+if TYPE_CHECKING:
+    from guard.config import GuardConfig
+    from guard.store import Decision, ReviewItem, Store
 
-review_app = typer.Typer(no_args_is_help=True)
-console = Console()
+review_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 ConfigOption = typer.Option(None, "--config", "-c", help="guard.yaml to read (default: ./guard.yaml when present).")
 DatabaseOption = typer.Option(None, "--database", help="Store path or URL; default: telemetry.database of the config.")
 ReviewerOption = typer.Option(None, "--reviewer", help="Who decides (default: the login name).")
+# Choices: a value outside them is an error listing them, never an empty table.
+Status = Literal["pending", "approved", "edited", "rejected", "expired"]
+Tier = Literal["high", "medium", "low"]
+Policy = Literal["flag", "block"]
+
+
+def _console() -> Any:
+    from rich.console import Console  # here: help must not pay for rich
+
+    return Console()
 
 
 def _config(config_path: Optional[Path]) -> GuardConfig:
+    from guard.config import load_config
+    from guard.errors import ConfigError
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
 
 
 @contextmanager
-def _store(config: GuardConfig, database: Optional[str]) -> Iterator[Store]:
+def _store(config: GuardConfig, database: Optional[str], *, read_only: bool = False) -> Iterator[Store]:
+    """The configured store; a read-only command names it and never creates it."""
+    from guard.adapters.stores import open_recorded_store
+    from guard.errors import StoreUnavailable
+    from guard.store import open_store
+    from guard.store.engine import display_name
+
+    database = database or config.telemetry.database
     try:
-        store = open_store(database or config.telemetry.database, busy_timeout_s=config.telemetry.busy_timeout_s)
+        if read_only:
+            store = open_recorded_store(database, busy_timeout_s=config.telemetry.busy_timeout_s)
+            typer.echo(f"store: {display_name(database)}", err=True)
+        else:
+            store = open_store(database, busy_timeout_s=config.telemetry.busy_timeout_s)
     except StoreUnavailable as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     try:
         yield store
     except StoreUnavailable as exc:
-        console.print(f"[red]{exc}[/red]")
+        _console().print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     finally:
         store.close()
@@ -58,34 +74,40 @@ def _store(config: GuardConfig, database: Optional[str]) -> Iterator[Store]:
 
 @review_app.command("list")
 def list_items(
-    status: str = typer.Option("pending", help="pending, approved, edited, rejected or expired."),
-    tier: Optional[str] = typer.Option(None), policy: Optional[str] = typer.Option(None, help="flag or block."),
+    status: Status = typer.Option("pending", help="Items in this state."),
+    tier: Optional[Tier] = typer.Option(None, help="Only this tier."),
+    policy: Optional[Policy] = typer.Option(None, help="Only this policy."),
     limit: int = typer.Option(50, min=1),
     config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption,
 ) -> None:
     """Review items, held (block) answers first, then oldest first."""
+    from rich.table import Column, Table
+
     table = Table(Column("id", no_wrap=True), "policy", "tier", "confidence", "age", "question", "draft")
-    with _store(_config(config), database) as store:
+    with _store(_config(config), database, read_only=True) as store:
         items = store.list_reviews(status=status, tier=tier, policy=policy, limit=limit)
     for item in items:
         conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
         table.add_row(item.id, item.policy, item.tier, conf, item.created_at.strftime("%Y-%m-%d %H:%M"),
                       (item.question or "")[:60], item.draft[:80])
-    console.print(table)
+    _console().print(table)
 
 
 @review_app.command("show")
 def show(review_id: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """The question, the whole draft, its sources and the claims they do not support."""
-    with _store(_config(config), database) as store:
+    with _store(_config(config), database, read_only=True) as store:
         item = store.get_review(review_id)
     if item is None:
-        console.print(f"[red]no review {review_id!r}[/red]")
+        _console().print(f"[red]no review {review_id!r}[/red]")
         raise typer.Exit(1)
     _print_item(item)
 
 
 def _print_item(item: ReviewItem) -> None:
+    from rich.panel import Panel
+
+    console = _console()
     conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
     console.print(f"[bold]{item.id}[/bold]  request {item.request_id}  {item.policy}  tier {item.tier}  "
                   f"confidence {conf}  status {item.status}")
@@ -111,6 +133,14 @@ def _print_item(item: ReviewItem) -> None:
 
 def _decide(review_id: str, decision: Decision, config_path: Optional[Path], database: Optional[str],
             reviewer: Optional[str], final_text: Optional[str] = None, reason: Optional[str] = None) -> None:
+    import getpass
+
+    from guard.errors import AlreadyDecided, ReviewNotFound
+    from guard.pii import Redactor
+    from guard.review import record_decision
+    from guard.webhook import WebhookSender
+
+    console = _console()
     config = _config(config_path)
     webhook = WebhookSender(config)
     if final_text is not None:

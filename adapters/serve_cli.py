@@ -6,23 +6,26 @@ guard from the same config file (``GUARD_CONFIG``) and settings, and they share
 records through the store (use PostgreSQL). On SIGTERM/SIGINT uvicorn stops
 accepting, lets in-flight requests finish (up to ``server.graceful_timeout_s``)
 and the app's lifespan flushes the records.
+
+Whatever ``logging.level`` says, start-up prints what the server is about to do (where it listens, the
+models, the store, the knowledge base and what ``/readyz`` waits for): a server that prints nothing
+cannot be told from one that hangs.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import litellm
 import typer
-import uvicorn
 
-from guard.adapters.server.auth import check_bind
-from guard.config import GuardConfig, load_config
-from guard.errors import ConfigError
-from guard.logs import configure_logging
-from guard.threads import single_threaded_blas
+if TYPE_CHECKING:
+    from guard.config import GuardConfig
+
+# uvicorn pings each worker and restarts one that does not answer in time. Its default, 5 s, is shorter than
+# a worker's start-up (litellm, torch, the models) when several import at once on a small machine.
+WORKER_HEALTHCHECK_TIMEOUT_S = 120
 
 
 def serve(
@@ -32,6 +35,10 @@ def serve(
     workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: server.workers, 1)."),
 ) -> None:
     """Serve the OpenAI-compatible proxy: point an OpenAI SDK's base_url at http://HOST:PORT/v1."""
+    from guard.adapters.server.auth import check_bind
+    from guard.config import load_config
+    from guard.errors import ConfigError
+
     # CLI flags travel as settings, so every worker process reads the same ones.
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
@@ -44,19 +51,59 @@ def serve(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"guard serve: {exc}", err=True)
         raise typer.Exit(2) from None
+    for line in start_up_lines(settings):
+        typer.echo(line, err=True)
+    import litellm
+
+    from guard.logs import configure_logging
+    from guard.threads import single_threaded_blas
+
     configure_logging(settings.logging)
     single_threaded_blas()  # the server owns its process; a library host keeps its own BLAS settings
     litellm.suppress_debug_info = True  # litellm's help banners would land between guard's JSON log lines
     run(settings)
 
 
+def start_up_lines(settings: GuardConfig) -> list[str]:
+    """What the server will do, one fact a line; ``warning:`` lines for what a user most likely did not mean."""
+    from guard.adapters.server.completions import served_models
+    from guard.adapters.server.embeddings import served_embedding_models
+    from guard.kb import KnowledgeBase
+    from guard.store.engine import display_name, sqlite_file
+
+    server = settings.server
+    lines = [f"guard serve: listening on http://{server.host}:{server.port}/v1 "
+             f"({server.workers} worker{'s' if server.workers > 1 else ''})",
+             f"  chat models: {', '.join(served_models(settings))}",
+             f"  embedding models: {', '.join(served_embedding_models(settings))}",
+             f"  store: {display_name(settings.telemetry.database)}"]
+    kb = settings.knowledge_base
+    if not settings.grounding.enabled:
+        lines.append("  knowledge base: grounding disabled")
+    elif (counts := KnowledgeBase.counts_at(kb)) is not None:
+        lines.append(f"  knowledge base: {kb.path} ({counts[0]} files, {counts[1]} chunks)")
+    else:
+        named = "path" in kb.model_fields_set
+        lines.append(f"  {'warning: ' if named else ''}knowledge base: none at {kb.path}; answers are not grounded "
+                     f"(their grounding layer says skipped). Build it: guard kb add DOCS")
+    waits = "the store answers" + (" and the models are warmed up (server.warm_up)" if server.warm_up else "")
+    lines.append(f"  /readyz: 200 once {waits}; /healthz: 200 while the process runs")
+    if server.workers > 1 and sqlite_file(settings.telemetry.database) is not None:
+        lines.append(f"  warning: {server.workers} workers share one SQLite file: writes wait for each other's "
+                     "locks; for several workers set telemetry.database to a postgresql:// URL")
+    return lines
+
+
 def run(settings: GuardConfig) -> None:
     """Run uvicorn until it is told to stop."""
+    import uvicorn
+
     server = settings.server
     options = dict(host=server.host, port=server.port, access_log=False, log_level=settings.logging.level,
                    timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False)
     if server.workers > 1:
-        uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers, **options)
+        uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S, **options)
         return
     from guard.adapters.server.app import served_app  # models and indexes load in the warm-up, once serving
 

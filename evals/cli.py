@@ -6,37 +6,48 @@ Exit status is the CI contract: 0 all thresholds met, 1 a threshold failed,
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-
-from guard.config import load_config
-from guard.errors import ConfigError, KnowledgeBaseError
-from guard.evals.compare import compare_reports
-from guard.evals.html import write_html
-from guard.evals.report import Report, ReportError, load_report
-from guard.evals.run import checkpoint_path, eval_config, run_arm
-from guard.evals.suite import SuiteError, load_rows, load_suite
-from guard.evals.terminal import print_comparison, print_report
-from guard.pipeline import Guard
 
 EXIT_THRESHOLD_FAILED = 1
 EXIT_UNUSABLE = 2
 EXIT_INTERRUPTED = 130
 
-eval_app = typer.Typer(no_args_is_help=True, help="Run eval suites, gate releases, compare runs.")
-out = Console()
-err = Console(stderr=True)
+eval_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Run eval suites, gate releases, compare runs.")
+
+
+def _consoles() -> tuple[Any, Any]:
+    """stdout and stderr consoles; rich loads here, not when help is printed."""
+    from rich.console import Console
+
+    return Console(), Console(stderr=True)
 
 
 def _unusable(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    from rich.markup import escape
+
+    _consoles()[1].print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
     return typer.Exit(EXIT_UNUSABLE)
+
+
+@eval_app.command("list")
+def list_suites() -> None:
+    """The suites shipped with guard; run one by name: guard eval run NAME."""
+    from rich.table import Table
+
+    from guard.evals.suite import SuiteError, load_suite, shipped_suites
+
+    table = Table("name", "kind", "description")
+    for name, file in shipped_suites().items():
+        try:
+            suite = load_suite(file)
+        except SuiteError as exc:
+            table.add_row(name, "-", f"cannot run: {exc}")
+            continue
+        table.add_row(name, suite.kind, suite.description or "")
+    _consoles()[0].print(table)
 
 
 def _arm_path(path: Path, arm: str) -> Path:
@@ -46,7 +57,8 @@ def _arm_path(path: Path, arm: str) -> Path:
 
 @eval_app.command("run")
 def run(
-    suite_file: Annotated[Path, typer.Argument(help="Suite YAML file.", metavar="SUITE.yaml")],
+    suite_name: Annotated[str, typer.Argument(help="A suite YAML file, or a shipped suite's name (guard eval list).",
+                                              metavar="SUITE")],
     report: Annotated[Optional[Path], typer.Option(help="JSON report path (default: ./<suite name>.report.json).")] = None,
     html: Annotated[Optional[Path], typer.Option(help="Also write a self-contained HTML report here.")] = None,
     config: Annotated[Optional[Path], typer.Option(help="guard.yaml to evaluate (default: the suite's, else ./guard.yaml).")] = None,
@@ -56,8 +68,22 @@ def run(
         min=1, max=64, help="Items in flight at once (default: the suite's, else 4).")] = None,
 ) -> None:
     """Run a suite; exit 1 if a threshold fails, 2 if the suite cannot run. Interrupted runs resume."""
+    import asyncio
+
+    from guard.config import load_config
+    from guard.errors import ConfigError, KnowledgeBaseError
+    from guard.evals.compare import compare_reports
+    from guard.evals.html import write_html
+    from guard.evals.report import Report
+    from guard.evals.run import checkpoint_path, eval_config, run_arm
+    from guard.evals.suite import SuiteError, load_rows, load_suite, suite_file
+    from guard.evals.terminal import print_comparison, print_report
+    from guard.pipeline import Guard
+
+    out, err = _consoles()
     try:
-        suite = load_suite(suite_file)
+        suite_path = suite_file(suite_name)
+        suite = load_suite(suite_path)
         rows = load_rows(suite)[:limit]
         configs = {"a" if config_b else None: load_config(config or suite.config)}
         if config_b:
@@ -72,7 +98,7 @@ def run(
         path = _arm_path(report_path, arm) if arm == "b" else report_path
         try:
             result = asyncio.run(run_arm(suite, rows, guard, path, arm=arm, concurrency=concurrency,
-                                         suite_file=suite_file, console=err))
+                                         suite_file=suite_path, console=err))
         except KeyboardInterrupt:
             err.print(f"\n[yellow]interrupted[/]: finished items are kept in {checkpoint_path(path)}; "
                       "run the same command again to resume")
@@ -101,6 +127,13 @@ def compare(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the comparison as JSON here.")] = None,
 ) -> None:
     """Metric deltas (B - A) with paired bootstrap intervals, and the items whose verdict changed."""
+    import json
+
+    from guard.evals.compare import compare_reports
+    from guard.evals.report import ReportError, load_report
+    from guard.evals.terminal import print_comparison
+
+    out = _consoles()[0]
     try:
         comparison = compare_reports(load_report(report_a), load_report(report_b),
                                      names=(report_a.name, report_b.name))

@@ -7,6 +7,8 @@ own documents is grounded in a knowledge base kept for evals alone.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +44,10 @@ def eval_config(suite: Suite, config: GuardConfig, console: Console) -> GuardCon
     and grounded in the suite's documents if it has any."""
     quiet = config.logging if config.logging.level == "debug" else config.logging.model_copy(update={"level": "warning"})
     # The review queue is always durable: an eval's review items go to a scratch database, not the app's queue.
-    scratch = str(Path(tempfile.gettempdir()) / "guard-evals.db")
+    # One per run: a file shared by every run on the machine would carry another guard version's schema.
+    folder = tempfile.mkdtemp(prefix="guard-eval-")
+    atexit.register(shutil.rmtree, folder, True)
+    scratch = str(Path(folder) / "reviews.db")
     config = config.model_copy(update={
         "telemetry": config.telemetry.model_copy(update={"enabled": False, "database": scratch}), "logging": quiet})
     if suite.documents is not None:

@@ -111,6 +111,24 @@ class Suite(BaseModel):
         return self
 
 
+def shipped_suites() -> dict[str, Path]:
+    """The suites installed with guard (``guard/evals/suites``), by name: they run by name after ``pip install``."""
+    folder = Path(__file__).resolve().parent / "suites"
+    return {file.stem: file for file in sorted(folder.glob("*.yaml"))}
+
+
+def suite_file(name_or_path: str | Path) -> Path:
+    """A suite YAML file as given, or else the shipped suite of that name; an error lists the shipped names."""
+    file = Path(name_or_path)
+    if file.is_file():
+        return file
+    shipped = shipped_suites()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    raise SuiteError(f"no suite file {file} and no shipped suite named {str(name_or_path)!r}; "
+                     f"shipped suites: {', '.join(shipped)}")
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; relative paths in it become absolute, anchored at the file."""
     file = Path(path)

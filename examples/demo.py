@@ -3,7 +3,7 @@
     python examples/demo.py
 
 No API key and no network. The support docs of "Lumen" (a fictional smart desk
-lamp, examples/kb) are indexed into .guard/demo-kb (incrementally: a re-run only
+lamp, examples/kb) are indexed into .guard/kb (incrementally: a re-run only
 re-reads changed files), then the embedded SmolLM2-135M answers a few questions
 through ``guard.Client``. Each answer comes back with its confidence, its tier
 and the tier's treatment, the layers that ran, and whether it went to a human.
@@ -172,7 +172,13 @@ def main() -> None:
         for client in clients.values():
             client.close()
     console.print(summary(rows, time.perf_counter() - started))
-    console.print(f"Pending reviews are in {configs['default'].telemetry.database}.")
+    store = Path(configs["default"].telemetry.database)
+    shown = store.relative_to(Path.cwd()) if store.is_relative_to(Path.cwd()) else store
+    console.print(f"\nRecords and pending reviews are in {shown}. From this folder (guard is .venv/bin/guard; "
+                  "`source .venv/bin/activate` puts it on PATH):")
+    for command in ("guard review list", "guard review show REVIEW_ID", "guard report --since 1d"):
+        console.print(f"  {command}" if shown == Path(".guard/guard.db") else f"  {command} --database {store}",
+                      highlight=False)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ must not make the core import an adapter.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from guard.config import GuardConfig, load_config
+from guard.config import GuardConfig, configured, load_config
 from guard.pipeline import Guard
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
 from guard.store import FeedbackRecord
@@ -91,10 +93,17 @@ class _Chat:
         self.completions = completions
 
 
-class AsyncClient:
-    """``await AsyncClient().chat.completions.create(...)``, as ``openai.AsyncOpenAI``."""
+ConfigArg = GuardConfig | str | os.PathLike[str] | None
 
-    def __init__(self, config: GuardConfig | str | None = None, *, guard: Guard | None = None, **overrides: Any):
+
+class AsyncClient:
+    """``await AsyncClient().chat.completions.create(...)``, as ``openai.AsyncOpenAI``.
+
+    Close it as that one closes: ``await client.close()`` or ``async with AsyncClient() as client``.
+    """
+
+    def __init__(self, config: ConfigArg = None, *, guard: Guard | None = None, **overrides: Any):
+        self._owns_guard = guard is None
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_AsyncCompletions(self.guard))
 
@@ -105,18 +114,32 @@ class AsyncClient:
         return await self.guard.afeedback(request_id, rating=rating, final_text=final_text, comment=comment,
                                           user=user, resolved=resolved)
 
-    async def aclose(self) -> None:
-        """Write the records still queued; call at shutdown."""
-        await self.guard.aclose()
+    async def close(self) -> None:
+        """For a guard this client built, write the records still queued; call at shutdown."""
+        if self._owns_guard:
+            await self.guard.aclose()
+
+    aclose = close  # the name this method had first
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
 
 class Client:
-    """``Client().chat.completions.create(...)``, as ``openai.OpenAI``; responses carry ``.guard``."""
+    """``Client().chat.completions.create(...)``, as ``openai.OpenAI``; responses carry ``.guard``.
 
-    def __init__(self, config: GuardConfig | str | None = None, *, guard: Guard | None = None, **overrides: Any):
+    ``client.close()`` or ``with Client() as client``; a client never closed is closed at interpreter exit.
+    """
+
+    def __init__(self, config: ConfigArg = None, *, guard: Guard | None = None, **overrides: Any):
         self._owns_guard = guard is None
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_Completions(self.guard))
+        # Its loop's upstream connections must close before the interpreter tears aiohttp down around them.
+        self._finalizer = weakref.finalize(self, _close, self.chat.completions, self.guard if self._owns_guard else None)
 
     def feedback(self, request_id: str, *, rating: int | None = None, final_text: str | None = None,
                  comment: str | None = None, user: str | None = None, resolved: bool | None = None) -> FeedbackRecord:
@@ -126,9 +149,7 @@ class Client:
 
     def close(self) -> None:
         """Stop the private event loop and, for a guard this client built, write the records still queued."""
-        self.chat.completions.close()
-        if self._owns_guard:
-            self.guard.close()
+        self._finalizer()
 
     def __enter__(self) -> "Client":
         return self
@@ -137,7 +158,13 @@ class Client:
         self.close()
 
 
-def _config(config: GuardConfig | str | None, overrides: dict[str, Any]) -> GuardConfig:
+def _close(completions: _Completions, guard: Guard | None) -> None:
+    completions.close()
+    if guard is not None:
+        guard.close()
+
+
+def _config(config: ConfigArg, overrides: dict[str, Any]) -> GuardConfig:
     if isinstance(config, GuardConfig):
-        return config.model_copy(update=overrides) if overrides else config
+        return configured(config, overrides)
     return load_config(config, **overrides)

@@ -9,7 +9,9 @@ Fields left as ``None`` take their value from the product's risk level
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import os
 from contextvars import ContextVar
 from enum import Enum
@@ -265,6 +267,9 @@ class ServerConfig(_Section):
                                              "name with guard.knowledge_base (the config's own is 'default').")
     models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
                               "and models.fallbacks.")
+    embedding_models: list[str] = Field(default_factory=list, description="Embedding models clients may name "
+                                        "besides knowledge_base.embedding_model (which guard answers itself); "
+                                        "these go to their provider.")
     graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
     warm_up: bool = Field(True, description="Load the enabled layers' models (embedder, knowledge base index, "
                           "support verifier) when the server starts, in a thread; /readyz is 503 until done. "
@@ -289,7 +294,13 @@ class ServerConfig(_Section):
     @field_validator("api_keys", "admin_keys", mode="before")
     @classmethod
     def _as_digests(cls, value: Any) -> Any:
-        if isinstance(value, str):  # GUARD_SERVER__API_KEYS=key1,key2
+        if isinstance(value, str) and value.lstrip().startswith("["):  # GUARD_SERVER__API_KEYS='["k1","k2"]'
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("starts with '[' but is not a JSON list of keys; write key1,key2 or "
+                                 "[\"key1\",\"key2\"]") from None
+        elif isinstance(value, str):  # GUARD_SERVER__API_KEYS=key1,key2
             value = [k for k in value.split(",") if k.strip()]
         if not isinstance(value, list):
             return value
@@ -369,26 +380,26 @@ class GuardConfig(BaseSettings):
             section_name, field = dotted.split(".")
             section = getattr(self, section_name)
             if getattr(section, field) is None:
-                setattr(section, field, value)
+                _derive(section, field, value)
         if self.review.policy == "block":  # a held answer must not have been streamed already
             if explicit_mode == "provisional":
                 raise ValueError("streaming.mode 'provisional' cannot be used with review.policy 'block': the "
                                  "unverified answer would reach the user before it is held; use 'buffer'")
-            self.streaming.mode = "buffer"
+            _derive(self.streaming, "mode", "buffer")
         return self
 
     def _apply_product_spec(self) -> None:
         """Let the spec's behavioural fields fill what the user did not set; explicit settings always win."""
         spec = self.product
         if spec.requires_citations is not None and self.citations.required is None:
-            self.citations.required = spec.requires_citations
+            _derive(self.citations, "required", spec.requires_citations)
         if spec.human_review_required:
             if "enabled" not in self.review.model_fields_set:
-                self.review.enabled = True
+                _derive(self.review, "enabled", True)
             if "tiers" not in self.review.model_fields_set:
-                self.review.tiers = ["high", "medium", "low"]
+                _derive(self.review, "tiers", ["high", "medium", "low"])
         if spec.max_latency_s is not None and "timeout_s" not in self.models.model_fields_set:
-            self.models.timeout_s = spec.max_latency_s
+            _derive(self.models, "timeout_s", spec.max_latency_s)
 
     @field_validator("models")
     @classmethod
@@ -398,15 +409,25 @@ class GuardConfig(BaseSettings):
         return v
 
 
+def _derive(section: BaseModel, field: str, value: Any) -> None:
+    """Set a value the risk level or the product spec implies; it stays unset, so a rebuild derives it anew."""
+    setattr(section, field, value)
+    section.model_fields_set.discard(field)
+
+
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> GuardConfig:
     """Build the config from a YAML file (``GUARD_CONFIG`` or ./guard.yaml when present), env and overrides.
 
-    Raises ``ConfigError`` with one readable line per problem.
+    Raises ``ConfigError`` with one readable line per problem: a file named (by ``path`` or ``GUARD_CONFIG``)
+    that does not exist, a ``GUARD_*`` variable that names no setting, each invalid value with where it came from.
     """
-    file = Path(path) if path else Path(os.environ.get("GUARD_CONFIG", DEFAULT_CONFIG_FILE))
+    named = path or os.environ.get("GUARD_CONFIG") or None
+    file = Path(named) if named else Path(DEFAULT_CONFIG_FILE)
     data: dict[str, Any] = {}
-    if path is not None and not file.exists():
-        raise ConfigError(f"config file not found: {file}")
+    if named is not None and not file.is_file():
+        source = "" if path else " (GUARD_CONFIG)"
+        raise ConfigError(f"config file not found: {file}{source}")
+    _check_environment()
     if file.exists():
         try:
             loaded = yaml.safe_load(file.read_text()) or {}
@@ -416,18 +437,113 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
             raise ConfigError(f"{file}: top level must be a mapping, got {type(loaded).__name__}")
         data = loaded
         _reject_plain_keys(data, file)
-    return _build(data, overrides, origin=str(file) if file.exists() else "settings")
+    return _build(data, overrides, origin=str(file) if file.exists() else "no config file")
 
 
-def _build(yaml_data: dict[str, Any], overrides: dict[str, Any], origin: str) -> GuardConfig:
+def configured(config: GuardConfig, overrides: dict[str, Any]) -> GuardConfig:
+    """``config`` with keyword ``overrides`` (``product={...}``) merged in and validated as a file's would be.
+
+    Only what was set explicitly is carried over, so the risk defaults follow an overridden ``product.risk``.
+    """
+    if not overrides:
+        return config
+    return _build({}, _merged(config.model_dump(exclude_unset=True), overrides), origin="keyword arguments",
+                  environment=False)
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, BaseModel):
+            value = value.model_dump(exclude_unset=True)
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merged(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _build(yaml_data: dict[str, Any], overrides: dict[str, Any], origin: str, environment: bool = True) -> GuardConfig:
     token = _yaml_data.set(yaml_data)
     try:
-        return GuardConfig(**overrides)
+        if environment:
+            return GuardConfig(**overrides)
+        return GuardConfig.model_validate(overrides)  # no settings sources: the values given, checked
     except ValidationError as exc:
-        lines = [f"  {'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()]
+        lines = [_problem(err, environment) for err in exc.errors()]
         raise ConfigError(f"invalid guard config ({origin}):\n" + "\n".join(lines)) from None
     finally:
         _yaml_data.reset(token)
+
+
+# GUARD_* variables that are not settings: the config file's name, the ONNX cache, the test suite's database.
+_NOT_SETTINGS = frozenset({"GUARD_CONFIG", "GUARD_CACHE_DIR"})
+_NOT_SETTINGS_PREFIX = "GUARD_TEST_"
+
+
+def _check_environment() -> None:
+    """A ``GUARD_*`` variable that names no setting is a typo whose value would be silently ignored."""
+    for name in sorted(os.environ):
+        upper = name.upper()
+        if not upper.startswith("GUARD_") or upper in _NOT_SETTINGS or upper.startswith(_NOT_SETTINGS_PREFIX):
+            continue
+        path = upper.removeprefix("GUARD_").lower().split("__")
+        problem = _unknown_key(path)
+        if problem is not None:
+            wrong, known = problem
+            hint = _nearest(wrong[-1], known)
+            suggestion = f"; did you mean GUARD_{'__'.join([*wrong[:-1], hint]).upper()}?" if hint else ""
+            raise ConfigError(f"environment variable {name} names no guard setting ({'.'.join(wrong)}){suggestion}")
+
+
+def _unknown_key(path: list[str]) -> tuple[list[str], list[str]] | None:
+    """The first part of a dotted path GuardConfig has no field for, with the names it does have; None if known."""
+    model: Any = GuardConfig
+    for depth, part in enumerate(path):
+        fields = getattr(model, "model_fields", None)
+        if fields is None:  # a dict or list field: any key below it is the field's own business
+            return None
+        if part not in fields:
+            return path[:depth + 1], list(fields)
+        model = fields[part].annotation
+    return None
+
+
+def _nearest(word: str, candidates: list[str]) -> str | None:
+    match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _problem(err: Any, environment: bool) -> str:
+    """One line: the setting (or the environment variable that set it) and what is wrong with it."""
+    loc = [str(p) for p in err["loc"]]
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        hint = _nearest(loc[-1], list(parent.model_fields)) if parent is not None else None
+        message = "unknown key" + (f"; did you mean {'.'.join([*loc[:-1], hint])}?" if hint else "")
+    variable = _variable_for(loc) if environment else None
+    where = f"{variable} (environment variable)" if variable else ".".join(loc) or "(root)"
+    return f"  {where}: {message}"
+
+
+def _model_at(loc: list[str]) -> Any:
+    model: Any = GuardConfig
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        model = fields[part].annotation
+    return model if hasattr(model, "model_fields") else None
+
+
+def _variable_for(loc: list[str]) -> str | None:
+    """The ``GUARD_*`` variable that set this value (or the section it belongs to), if one did."""
+    names = {name.upper(): name for name in os.environ}
+    for depth in range(len(loc), 0, -1):
+        name = names.get("GUARD_" + "__".join(loc[:depth]).upper())
+        if name is not None:
+            return name
+    return None
 
 
 def _reject_plain_keys(data: dict[str, Any], file: Path) -> None:

@@ -68,6 +68,12 @@ class Embedder:
                                          convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
+    def token_count(self, texts: list[str]) -> int:
+        """Word pieces the model reads of these texts (truncated as it truncates them): an embedding's usage."""
+        if self._onnx is not None:
+            return sum(len(e.ids) for e in self._onnx.tokenize(texts))
+        return sum(self._torch_lengths(texts))
+
     def encode_tokens(self, texts: list[str]) -> list[tuple[list[str], np.ndarray]]:
         """Word pieces and their contextual vectors (unnormalised), for token-level alignment; padding left out.
 

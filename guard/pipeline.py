@@ -47,7 +47,7 @@ class Guard:
 
     def __init__(
         self,
-        config: GuardConfig | None = None,
+        config: GuardConfig | str | os.PathLike[str] | None = None,
         *,
         layers: Sequence[Layer] | None = None,
         model_client: ModelClient | None = None,
@@ -55,7 +55,7 @@ class Guard:
         store: Store | None = None,
         metrics: GuardMetrics | None = None,
     ):
-        self.config = config or load_config()
+        self.config = config if isinstance(config, GuardConfig) else load_config(config)
         self.llm = model_client or ModelClient(self.config.models)
         self.layers = list(layers) if layers is not None else default_layers(self.config)
         self.confidence = confidence or ConfidenceModel(verifier=self.config.support.verifier)
@@ -442,8 +442,12 @@ class Guard:
                reason: str | None = None) -> ReviewItem:
         """A reviewer's decision: ``approved``, ``edited`` (with ``final_text``) or ``rejected``.
 
+        A rejection needs its ``reason``, as ``guard review reject --reason`` does: it becomes the label's reason.
         Raises ``AlreadyDecided`` when someone else decided first; a held item's decision goes to the webhook.
         """
+        if decision == "rejected" and not (reason or "").strip():
+            raise ValueError("a rejection needs a reason, e.g. decide(review_id, 'rejected', reviewer=..., "
+                             "reason='wrong price')")
         item = record_decision(self.store, self.webhook, review_id, decision, reviewer=reviewer,
                                final_text=self._redact(final_text), reason=reason)
         self._refresh_review_depth()
@@ -463,6 +467,18 @@ class Guard:
 
     async def aclose(self, timeout: float = 10.0) -> None:
         await asyncio.to_thread(self.close, timeout)
+
+    def __enter__(self) -> "Guard":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Guard":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def _redact(self, text: str | None) -> str | None:
         return None if text is None else self.redactor.redact(text)

@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 
 from guard.adapters.server.auth import require_app
 from guard.adapters.server.completions import ChatCompletions, served_models
+from guard.adapters.server.embeddings import Embeddings, served_embedding_models
 from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.records import Records, json_response
@@ -39,17 +40,19 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
     """
     warm = WarmUp(warm_up or (guard.warm_up if config.server.warm_up else None), guard.log)
     chat = ChatCompletions(Variants(guard, config), config)
+    embeddings = Embeddings(config)
     records = Records(guard, config, warm)
 
     async def list_models(request: Request) -> Response:
         require_app(request, config)
+        names = [*served_models(config), *served_embedding_models(config)]
         return json_response({"object": "list", "data": [
             {"id": name, "object": "model", "created": 0, "owned_by": name.partition("/")[0] if "/" in name else "guard"}
-            for name in served_models(config)]})
+            for name in dict.fromkeys(names)]})
 
     routes = [
         Route("/v1/chat/completions", chat.create, methods=["POST"]),
-        Route("/v1/embeddings", chat.embeddings, methods=["POST"]),
+        Route("/v1/embeddings", embeddings.create, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/feedback", records.feedback, methods=["POST"]),
         Route("/v1/requests/{request_id}", records.request, methods=["GET"]),

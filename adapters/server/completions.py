@@ -1,4 +1,4 @@
-"""``POST /v1/chat/completions`` and ``POST /v1/embeddings``: OpenAI's API with guard in the middle.
+"""``POST /v1/chat/completions``: OpenAI's API with guard in the middle; the model names the proxy serves.
 
 The response is the guarded completion (a valid OpenAI ``ChatCompletion`` plus
 ``guard``) and the ``x-guard-*`` headers. Streams are server-sent events whose
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import litellm
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -23,13 +22,11 @@ from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
 from guard.config import GuardConfig
-from guard.errors import ModelCallError
 from guard.metadata import GuardMetadata
 from guard.responses import GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
 _DONE = b"data: [DONE]\n\n"
-_EMBEDDING_PARAMS = frozenset({"encoding_format", "dimensions", "user"})
 
 
 def served_models(config: GuardConfig) -> list[str]:
@@ -38,25 +35,34 @@ def served_models(config: GuardConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-class ChatCompletions:
-    def __init__(self, variants: Variants, config: GuardConfig):
-        self.variants, self.config = variants, config
-        self.models = served_models(config)
-        # A model may also be named without its provider prefix ("gpt-4o" for "openai/gpt-4o") when unambiguous.
-        short: dict[str, list[str]] = {}
-        for name in self.models:
-            short.setdefault(name.partition("/")[2] or name, []).append(name)
-        self._aliases = {alias: names[0] for alias, names in short.items() if len(names) == 1}
+class ServedNames:
+    """The model names a route accepts: each served name, and its name without a provider prefix
+    ("gpt-4o" for "openai/gpt-4o") when no other served name shares it; any other name is a 400 listing them."""
 
-    def resolve_model(self, name: str | None) -> str:
-        if name is None:
-            return self.config.models.default
-        if name in self.models:
+    def __init__(self, names: list[str], kind: str, aliases: dict[str, str] | None = None):
+        self.names, self.kind = names, kind
+        short: dict[str, list[str]] = {}
+        for name in names:
+            short.setdefault(name.partition("/")[2] or name, []).append(name)
+        self._aliases = {alias: found[0] for alias, found in short.items() if len(found) == 1}
+        self._aliases.update({alias: name for alias, name in (aliases or {}).items() if name in names})
+
+    def resolve(self, name: str) -> str:
+        if name in self.names:
             return name
         if name in self._aliases:
             return self._aliases[name]
-        raise ApiError(400, f"model {name!r} is not served here; served models: {', '.join(self.models)}",
+        raise ApiError(400, f"model {name!r} is not served here; served {self.kind} models: {', '.join(self.names)}",
                        code="model_not_found", param="model")
+
+
+class ChatCompletions:
+    def __init__(self, variants: Variants, config: GuardConfig):
+        self.variants, self.config = variants, config
+        self.models = ServedNames(served_models(config), "chat")
+
+    def resolve_model(self, name: str | None) -> str:
+        return self.config.models.default if name is None else self.models.resolve(name)
 
     async def create(self, request: Request) -> Response:
         require_app(request, self.config)
@@ -69,27 +75,6 @@ class ChatCompletions:
             return await _stream(guard.astream(data["messages"], model, **params), guard.log)
         reply = await guard.acomplete(data["messages"], model, **params)
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
-
-    async def embeddings(self, request: Request) -> Response:
-        require_app(request, self.config)
-        data = parse_json(await read_body(request, self.config.server.max_body_bytes))
-        model, text = data.get("model"), data.get("input")
-        if not isinstance(model, str) or not model.strip():
-            raise ApiError(400, "model: a model name is required", code="invalid_value", param="model")
-        if not _is_embedding_input(text):
-            raise ApiError(400, "input: a string, a list of strings or a list of token lists is required",
-                           code="invalid_value", param="input")
-        rest = {k: v for k, v in data.items() if k in _EMBEDDING_PARAMS}
-        extra = {k: v for k, v in data.items() if k not in _EMBEDDING_PARAMS and k not in ("model", "input")}
-        if extra:
-            rest["extra_body"] = extra
-        try:
-            response = await litellm.aembedding(model=model, input=text, drop_params=True, num_retries=0,
-                                                timeout=self.config.models.timeout_s, **rest)
-        except Exception as exc:  # noqa: BLE001 - mapped to the upstream's meaning
-            raise api_error(ModelCallError(model, exc)) from None
-        return Response(orjson.dumps(response.model_dump(exclude_none=True)), media_type="application/json")
-
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
     """OpenAI parameters as keyword arguments; any other field goes to the upstream unchanged in ``extra_body``."""
@@ -135,13 +120,3 @@ async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[Guarded
 def _event(chunk: GuardedChatCompletionChunk) -> bytes:
     payload = chunk.model_dump_json(exclude={"guard"} if chunk.guard is None else None)
     return b"data: " + payload.encode() + b"\n\n"
-
-
-def _is_embedding_input(value: Any) -> bool:
-    if isinstance(value, str):
-        return bool(value)
-    if not isinstance(value, list) or not value:
-        return False
-    return all(isinstance(v, str) for v in value) or all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value) or all(
-        isinstance(v, list) and v and all(isinstance(t, int) and not isinstance(t, bool) for t in v) for v in value)

@@ -109,8 +109,11 @@ class Records:
         return json_response({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        """Ready when the store answers, with grounding on the knowledge base folder is there, and the start-up
-        warm-up of the models is over."""
+        """Ready when the store answers and the start-up warm-up of the models is over.
+
+        The knowledge base is reported, never waited for: a deployment without one is valid (its answers say
+        grounding ``skipped``), and a probe that waited for one would keep it out of rotation for good.
+        """
         checks: dict[str, str] = {}
         try:
             await asyncio.to_thread(self.guard.store.ping)
@@ -119,10 +122,11 @@ class Records:
             checks["store"] = f"unreachable: {type(exc).__name__}"
         if self.guard.config.grounding.enabled:
             folder = Path(self.guard.config.knowledge_base.path).expanduser()
-            checks["knowledge_base"] = "ok" if await asyncio.to_thread(folder.is_dir) else f"not found at {folder}"
+            found = await asyncio.to_thread(folder.is_dir)
+            checks["knowledge_base"] = "ok" if found else f"none at {folder}: answers are not grounded"
         else:
             checks["knowledge_base"] = "disabled"
-        ready = all(v in ("ok", "disabled") for v in checks.values())
+        ready = checks["store"] == "ok"
         # A failed warm-up still counts as ready: the process serves, and each request loads what it needs
         # as it would with server.warm_up off (slower, once). Holding readiness back would keep a working
         # server out of the load balancer, where a restart would most likely fail the same way. Logged.
@@ -132,7 +136,7 @@ class Records:
             body["reason"] = "warming up models"
         elif not ready:
             body["reason"] = "; ".join(f"{name}: {value}" for name, value in checks.items()
-                                       if value not in ("ok", "disabled") and name != "models")
+                                       if name == "store")
         body["checks"] = checks
         return json_response(body, status=200 if body["status"] == "ready" else 503)
 

@@ -83,6 +83,21 @@ class KnowledgeBase:
         folder.mkdir(parents=True, exist_ok=True)
         return cls(config, Store(folder / DATABASE), folder)
 
+    @staticmethod
+    def counts_at(config: KnowledgeBaseConfig) -> tuple[int, int] | None:
+        """(files, chunks) of the knowledge base at ``config.path``, or None when none was built there.
+
+        Reads only its metadata and creates nothing: for a server to say what it will ground answers in.
+        """
+        database = Path(config.path).expanduser() / DATABASE
+        if not database.is_file():
+            return None
+        store = Store(database)
+        try:
+            return store.counts()
+        finally:
+            store.close()
+
     # -- reading --------------------------------------------------------------
 
     def search(self, query: str, k: int = 5, min_relevance: float = 0.0) -> list[Hit]:

@@ -47,6 +47,22 @@ def database_url(database: str) -> URL:
     return url
 
 
+def sqlite_file(database: str) -> Path | None:
+    """The file behind a SQLite store (path or ``sqlite:///`` URL), without creating anything; None otherwise."""
+    if "://" not in database:
+        return Path(database).expanduser().resolve() if database != ":memory:" else None
+    url = make_url(database)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).expanduser().resolve()
+    return None
+
+
+def display_name(database: str) -> str:
+    """How a store is named to a person: the file, or the URL with its password hidden."""
+    file = sqlite_file(database)
+    return str(file) if file is not None else make_url(database).render_as_string(hide_password=True)
+
+
 def create_store_engine(database: str, *, busy_timeout_s: float = 5.0) -> Engine:
     url = database_url(database)
     if url.get_backend_name() == "sqlite":

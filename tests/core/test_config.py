@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guard import ConfigError, GuardConfig, RiskLevel, load_config
+from guard.config import configured, key_digest
 
 
 def test_low_risk_defaults_flag_and_stream_provisionally():
@@ -86,3 +87,78 @@ def test_a_config_file_that_is_not_a_mapping_is_rejected(tmp_path):
 
     with pytest.raises(ConfigError, match="mapping"):
         load_config(path)
+
+
+# -- no silent fallbacks (issue 24 item 7, issue 19) ---------------------------------------------------------
+
+
+def test_a_guard_config_variable_naming_a_missing_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("GUARD_CONFIG", str(tmp_path / "nope.yaml"))
+
+    with pytest.raises(ConfigError, match=r"config file not found: .*nope\.yaml \(GUARD_CONFIG\)"):
+        load_config()
+
+
+def test_an_unknown_guard_variable_is_an_error_naming_it_and_the_nearest_setting(monkeypatch):
+    monkeypatch.setenv("GUARD_MODELS__DEFAUT", "gpt-4o-mini")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+
+    assert str(caught.value) == ("environment variable GUARD_MODELS__DEFAUT names no guard setting (models.defaut); "
+                                 "did you mean GUARD_MODELS__DEFAULT?")
+
+
+def test_guard_variables_that_are_not_settings_are_left_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("GUARD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("GUARD_TEST_POSTGRES_URL", "postgresql://nowhere/test")
+
+    assert load_config() == load_config()
+
+
+def test_a_bad_value_from_the_environment_names_its_variable(monkeypatch):
+    monkeypatch.setenv("GUARD_SERVER__PORT", "eighty")
+
+    with pytest.raises(ConfigError, match=r"  GUARD_SERVER__PORT \(environment variable\): Input should be a valid "
+                                          r"integer"):
+        load_config()
+
+
+def test_a_misspelt_key_in_the_file_suggests_the_nearest_valid_one(tmp_path):
+    (tmp_path / "guard.yaml").write_text("modles:\n  default: gpt-4o-mini\nsupport:\n  verfier: offline\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "guard.yaml")
+
+    assert "  modles: unknown key; did you mean models?" in str(caught.value)
+    assert "  support.verfier: unknown key; did you mean support.verifier?" in str(caught.value)
+
+
+def test_api_keys_given_as_a_json_list_are_two_keys(monkeypatch):
+    monkeypatch.setenv("GUARD_SERVER__API_KEYS", '["k1", "k2"]')
+
+    assert load_config().server.api_keys == [key_digest("k1"), key_digest("k2")]
+
+
+def test_api_keys_that_look_like_a_broken_json_list_are_refused(monkeypatch):
+    monkeypatch.setenv("GUARD_SERVER__API_KEYS", '["k1", "k2"')
+
+    with pytest.raises(ConfigError, match=r"GUARD_SERVER__API_KEYS \(environment variable\): starts with '\[' but "
+                                          r"is not a JSON list"):
+        load_config()
+
+
+def test_keyword_overrides_on_a_config_are_validated_like_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"product\.risk: Input should be 'low', 'medium', 'high' or 'critical'"):
+        configured(GuardConfig(), {"product": {"risk": "severe"}})
+    with pytest.raises(ConfigError, match=r"product\.riks: unknown key; did you mean product\.risk\?"):
+        configured(GuardConfig(), {"product": {"riks": "high"}})
+
+
+def test_a_risk_given_as_an_override_brings_its_defaults_and_keeps_explicit_settings():
+    base = GuardConfig(product={"name": "shop"}, citations={"required": False})
+
+    high = configured(base, {"product": {"risk": "high"}})
+
+    assert high.product.name == "shop" and high.review.policy == "block" and high.streaming.mode == "buffer"
+    assert high.citations.required is False  # set explicitly on the base: kept

@@ -62,6 +62,15 @@ def test_search_shows_the_chunk_and_its_scores(config_file):
     assert result.output.count("errors.md#c") == 2
 
 
+def test_search_lists_rows_in_the_order_of_their_relevance(config_file):
+    result = _run("search", "How long is the warranty and what does shipping cost?", "-k", "5",
+                  "--config", str(config_file))
+
+    relevance = [float(line.split("│")[3]) for line in result.output.splitlines() if "#c" in line]
+    assert result.exit_code == 0 and len(relevance) > 1
+    assert relevance == sorted(relevance, reverse=True)
+
+
 def test_stats_shows_files_chunks_and_index(config_file, kb):
     result = _run("stats", "--config", str(config_file))
 
