@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from guard.report.model import Target, Unit
+from guard.report.model import Interval, Target, Unit
 
 
 def fmt(value: float | None, unit: Unit) -> str:
@@ -25,3 +25,15 @@ def fmt_target(target: Target | None, unit: Unit) -> str:
     if target is None:
         return ""
     return ("≤ " if target.direction == "max" else "≥ ") + fmt(target.value, unit)
+
+
+def fmt_interval(interval: Interval | None, unit: Unit) -> str:
+    """``3.1%–8.2%``; ``≥ 812 ms`` when the data bound only one side; ``n/a`` when neither."""
+    low, high = interval or (None, None)
+    if low is None and high is None:
+        return "n/a"
+    if high is None:
+        return f"≥ {fmt(low, unit)}"
+    if low is None:
+        return f"≤ {fmt(high, unit)}"
+    return f"{fmt(low, unit)}–{fmt(high, unit)}"
