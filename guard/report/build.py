@@ -37,16 +37,15 @@ def build_report(store: Store, *, since: datetime, until: datetime, config: Guar
                             f"{rc.max_window_days:g}: narrow --since or raise the cap")
     split = split_at(since, until, rc)
     with store.reading() as conn:
-        queries = ReportQueries(conn, since, until)
-        groups, days = queries.slices(), queries.days()
-        baseline, recent = queries.drift_windows(split)
+        read = ReportQueries(conn, since, until).read(split)
+    groups, days = read.slices, read.days
     overall = figures(merged(groups.values()))
     by_tier = {t: figures(merged(s for (tier, _), s in groups.items() if tier == t)) for t in TIERS}
     models = sorted({model or "unknown" for _, model in groups})
     by_model = {m: figures(merged(s for (_, model), s in groups.items() if (model or "unknown") == m)) for m in models}
     goals = targets(config)
     metrics = metric_lines(overall, goals, rc)
-    drifted = drift(baseline, recent, since=since, split=split, until=until, tiers=list(TIERS), config=rc)
+    drifted = drift(read.baseline, read.recent, since=since, split=split, until=until, tiers=list(TIERS), config=rc)
     return HealthReport(
         product=config.product.name,
         window=Window(since=since, until=until),

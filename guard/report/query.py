@@ -74,6 +74,14 @@ SUMS: dict[str, ColumnElement[Any]] = {
 }
 
 
+# The drift windows' confidence, summed the same way.
+CONFIDENCE: dict[str, ColumnElement[Any]] = {
+    "confidence_n": func.count(r.confidence),
+    "confidence_sum": func.sum(r.confidence),
+    "confidence_squares": func.sum(r.confidence * r.confidence),
+}
+
+
 @dataclass
 class Slice:
     """The aggregates of some requests: sums, review labels by stratum, and a latency histogram."""
@@ -142,8 +150,23 @@ class Histogram:
         return low + (position - below) * (high - low)
 
 
+@dataclass
+class Aggregates:
+    """What the report reads: slices per (tier, model), rows per UTC day, and the two drift windows."""
+
+    slices: dict[Group, Slice]
+    days: dict[date, DayRow]
+    baseline: WindowCounts
+    recent: WindowCounts
+
+
 class ReportQueries:
-    """The aggregate reads of one window, written once for both dialects."""
+    """The aggregate reads of one window, written once for both dialects.
+
+    Two scans of the window: one for every sum, one for the latency histogram, each grouped by UTC
+    day, drift window, tier and model, so that the slices, the days and the drift windows are all
+    sums of the same groups. Review labels come from the decided review items.
+    """
 
     def __init__(self, conn: Connection, since: datetime, until: datetime):
         self.conn, self.dialect = conn, conn.dialect.name
@@ -151,68 +174,52 @@ class ReportQueries:
         self.joined = (requests.outerjoin(feedback, f.request_id == r.request_id)
                        .outerjoin(reviews, v.request_id == r.request_id))
 
-    def slices(self) -> dict[Group, Slice]:
-        """Per (tier, model): every sum, the review labels and the latency histogram."""
-        groups: dict[Group, Slice] = {}
+    def read(self, split: datetime) -> Aggregates:
+        """Everything the report needs; ``split`` starts the recent drift window."""
+        slices: dict[Group, Slice] = {}
+        days: dict[date, DayRow] = {}
+        windows = (WindowCounts(), WindowCounts())
+        day = self._day().label("day")
+        recent = case((r.created_at >= split, 1), else_=0).label("recent")
+        keys = (day, recent, r.tier, r.model_served)
+        query = select(*keys, *(c.label(k) for k, c in {**SUMS, **CONFIDENCE}.items())).select_from(self.joined)
+        for row in self.conn.execute(query.where(self.window).group_by(*keys)).mappings():
+            sums = {k: row[k] or 0 for k in (*SUMS, *CONFIDENCE)}
+            tier, model = row["tier"], row["model_served"]
+            slices.setdefault((tier, model), Slice()).sums.update({k: sums[k] for k in SUMS})
+            point = days.setdefault(_as_date(row["day"]), DayRow())
+            point.requests += sums["requests"]
+            point.priced += sums["priced"]
+            point.cost += sums["cost_sum"]
+            window = windows[int(row["recent"])]
+            window.requests += sums["requests"]
+            if tier:
+                point.tiers[tier] += sums["requests"]
+                window.tiers[tier] += sums["requests"]
+            window.confidence_n += sums["confidence_n"]
+            window.confidence_sum += sums["confidence_sum"]
+            window.confidence_squares += sums["confidence_squares"]
+        bucket = self._bucket(r.latency_total_ms).label("bucket")
+        histogram = (select(day, r.tier, r.model_served, bucket, func.count())
+                     .where(self.window, r.latency_total_ms.isnot(None)).group_by(day, r.tier, r.model_served, bucket))
+        for d, tier, model, b, n in self.conn.execute(histogram):
+            slices.setdefault((tier, model), Slice()).latency[float(b)] += n
+            days.setdefault(_as_date(d), DayRow()).latency[float(b)] += n
+        self._labels(slices)
+        return Aggregates(slices=slices, days=days, baseline=windows[0], recent=windows[1])
 
-        def at(tier: str | None, model: str | None) -> Slice:
-            return groups.setdefault((tier, model), Slice())
-
-        query = select(r.tier, r.model_served, *(c.label(k) for k, c in SUMS.items())).select_from(self.joined)
-        for row in self.conn.execute(query.where(self.window).group_by(r.tier, r.model_served)).mappings():
-            at(row["tier"], row["model_served"]).sums.update({k: row[k] or 0 for k in SUMS})
+    def _labels(self, slices: dict[Group, Slice]) -> None:
+        """Each decided review's label (``guard.labels``), counted by stratum: flagged, audit or other."""
         plain = (select(r.tier, r.model_served, stratum.label("stratum"), v.status, func.count())
                  .select_from(self.joined).where(self.window, v.status.in_(("approved", "rejected")))
                  .group_by(r.tier, r.model_served, stratum, v.status))
         for tier, model, where, status, n in self.conn.execute(plain):
-            at(tier, model).labels[(where, review_label(status, ""))] += n
+            slices.setdefault((tier, model), Slice()).labels[(where, review_label(status, ""))] += n
         edited = (select(r.tier, r.model_served, stratum.label("stratum"), v.draft, v.final_text)
                   .select_from(self.joined).where(self.window, v.status == "edited"))
         for tier, model, where, draft, final_text in self.conn.execute(edited):
             label = review_label("edited", draft, final_text)
-            at(tier, model).labels[(where, label or "unlabelled")] += 1
-        bucket = self._bucket(r.latency_total_ms).label("bucket")
-        histogram = (select(r.tier, r.model_served, bucket, func.count()).where(self.window, r.latency_total_ms.isnot(None))
-                     .group_by(r.tier, r.model_served, bucket))
-        for tier, model, b, n in self.conn.execute(histogram):
-            at(tier, model).latency[float(b)] += n
-        return groups
-
-    def days(self) -> dict[date, DayRow]:
-        """Per UTC day: requests by tier, spend, and the latency histogram."""
-        day = self._day().label("day")
-        rows: dict[date, DayRow] = {}
-        query = (select(day, r.tier, func.count(), _count(priced), func.sum(_when(priced, record_cost)))
-                 .where(self.window).group_by(day, r.tier))
-        for d, tier, n, n_priced, cost in self.conn.execute(query):
-            row = rows.setdefault(_as_date(d), DayRow())
-            row.requests += n
-            row.priced += n_priced or 0
-            row.cost += cost or 0.0
-            if tier:
-                row.tiers[tier] += n
-        bucket = self._bucket(r.latency_total_ms).label("bucket")
-        histogram = (select(day, bucket, func.count()).where(self.window, r.latency_total_ms.isnot(None))
-                     .group_by(day, bucket))
-        for d, b, n in self.conn.execute(histogram):
-            rows.setdefault(_as_date(d), DayRow()).latency[float(b)] += n
-        return rows
-
-    def drift_windows(self, split: datetime) -> tuple[WindowCounts, WindowCounts]:
-        """(baseline, recent): the window before ``split`` and the one from it."""
-        recent = case((r.created_at >= split, 1), else_=0).label("recent")
-        query = (select(recent, r.tier, func.count(), func.count(r.confidence), func.sum(r.confidence),
-                        func.sum(r.confidence * r.confidence)).where(self.window).group_by(recent, r.tier))
-        windows = (WindowCounts(), WindowCounts())
-        for is_recent, tier, n, conf_n, conf_sum, conf_squares in self.conn.execute(query):
-            w = windows[int(is_recent)]
-            w.requests += n
-            if tier:
-                w.tiers[tier] += n
-            w.confidence_n += conf_n
-            w.confidence_sum += conf_sum or 0.0
-            w.confidence_squares += conf_squares or 0.0
-        return windows
+            slices.setdefault((tier, model), Slice()).labels[(where, label or "unlabelled")] += 1
 
     def _floor(self, value: ColumnElement[float]) -> ColumnElement[float]:
         # SQLite's CAST truncates (the values are never negative); PostgreSQL's rounds, so floor() there.
