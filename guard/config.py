@@ -219,7 +219,8 @@ class ReportConfig(_Section):
     ``product.accuracy_target``; the latency target falls back to ``product.max_latency_s``.
     """
 
-    hallucination_rate_max: float = Field(0.05, ge=0, le=1, description="Share of answers with unsupported claims.")
+    hallucination_rate_max: float = Field(0.05, ge=0, le=1, description="Share of answers hallucinated, as estimated "
+                                          "from reviewers' labels and the audit sample (not the flag rate).")
     latency_p95_max_s: float | None = Field(None, gt=0, description="Default: product.max_latency_s, else 5 s.")
     thumbs_up_min: float = Field(0.80, ge=0, le=1, description="Share of rated answers rated thumbs-up.")
     edit_rate_max: float = Field(0.30, ge=0, le=1, description="Share of drafts changed before they were sent.")

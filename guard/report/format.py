@@ -20,6 +20,11 @@ def fmt(value: float | None, unit: Unit) -> str:
     return f"${value:.{1 - math.floor(math.log10(value))}f}"  # two significant digits, never 8.3e-05
 
 
+def fmt_status_value(value: float | None, unit: Unit, status: str | None) -> str:
+    """``fmt``, except that a missing value whose labels are still too few reads ``too few data``, not ``no data``."""
+    return "too few data" if value is None and status == "TOO FEW DATA" else fmt(value, unit)
+
+
 def fmt_target(target: Target | None, unit: Unit) -> str:
     """``≤ 5.0%`` or ``≥ 80.0%``; empty when the metric has no target."""
     if target is None:

@@ -18,8 +18,8 @@ from guard.report.stats import PERCENTILES, items_to_settle, items_to_settle_sha
 
 DEFAULT_LATENCY_P95_S = 5.0
 
-HALLUCINATION_METHOD = ("Estimated: flag rate × share of reviewed flagged answers that were wrong + (1 − flag rate) "
-                        "× share of audited unflagged answers that were wrong (review.audit_fraction).")
+HALLUCINATION_METHOD = ("flag rate × share of reviewed flagged answers found wrong + (1 − flag rate) × share of "
+                        "audited unflagged answers found wrong (review.audit_fraction samples them).")
 
 
 @dataclass(frozen=True)

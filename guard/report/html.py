@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from guard.report.format import fmt, fmt_interval, fmt_target
+from guard.report.format import fmt, fmt_interval, fmt_status_value, fmt_target
 from guard.report.health import DEFS, MODEL_COLUMNS, TIER_COLUMNS, value_of
 from guard.report.model import Figures, HealthReport, Metric, Status
 from guard.report.svg import hbars, lines, stacked_bars
@@ -98,9 +98,9 @@ def _health_table(metrics: list[Metric]) -> str:
             layer = m.layer
             rows.append(f"<tr class=\"group\"><th colspan=\"5\" scope=\"rowgroup\">{escape(layer.capitalize())}</th></tr>")
         more = f"<div class=\"basis\">about {m.more_needed:,} more to settle</div>" if m.more_needed else ""
-        method = f"<div class=\"basis\">{escape(m.method)}</div>" if m.method else ""
+        method = f"<div class=\"basis\">Estimated: {escape(m.method)}</div>" if m.method else ""
         rows.append(f"<tr><td>{escape(m.label)}<div class=\"basis\">{escape(m.basis)}</div>{method}</td>"
-                    f"<td class=\"num\">{escape(fmt(m.value, m.unit))}</td>"
+                    f"<td class=\"num\">{escape(fmt_status_value(m.value, m.unit, m.status))}</td>"
                     f"<td class=\"num iv\">{escape(fmt_interval(m.interval, m.unit)) if m.n else ''}</td>"
                     f"<td class=\"num\">{escape(fmt_target(m.target, m.unit))}</td><td>{_badge(m.status)}{more}</td></tr>")
     return ("<table><thead><tr><th scope=\"col\">Metric</th><th scope=\"col\">Value</th>"
@@ -119,7 +119,8 @@ def _tier_table(report: HealthReport) -> str:
         for tier, figs in report.by_tier.items():
             status = report.tier_health[tier].get(key)
             mark = f" {_badge(status)}" if status in ("PASS", "WARN", "FAIL", "TOO FEW DATA") else ""
-            cells.append(f"<td class=\"num\">{escape(fmt(value_of(figs, key), DEFS[key].unit))}{mark}{_iv(figs, key)}</td>")
+            value = fmt_status_value(value_of(figs, key), DEFS[key].unit, status)
+            cells.append(f"<td class=\"num\">{escape(value)}{mark}{_iv(figs, key)}</td>")
         rows.append(f"<tr><th scope=\"row\">{escape(DEFS[key].label)}</th>{''.join(cells)}</tr>")
     return (f"<table class=\"tiers\"><thead><tr><th scope=\"col\">Metric</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             "<p class=\"basis\">Each tier is graded against the same targets as the whole.</p>")

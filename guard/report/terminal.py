@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from guard.report.format import fmt, fmt_interval, fmt_target
+from guard.report.format import fmt, fmt_interval, fmt_status_value, fmt_target
 from guard.report.health import DEFS, MODEL_COLUMNS, TIER_COLUMNS, value_of
 from guard.report.model import HealthReport, Status
 
@@ -23,7 +23,7 @@ def render_terminal(report: HealthReport, console: Console) -> None:
     console.print(_health_table(report))
     for m in report.metrics:
         if m.method:
-            console.print(Text(f"{m.label}: {m.method}", style="dim"))
+            console.print(Text(f"{m.label}, estimated: {m.method}", style="dim"))
     console.print(_tier_table(report))
     if report.by_model:
         console.print(_model_table(report))
@@ -57,7 +57,7 @@ def _health_table(report: HealthReport) -> Table:
         status = _status(m.status)
         if m.more_needed:
             status.append(f" (~{m.more_needed:,} more)", style="dim")
-        table.add_row("  " + m.label, fmt(m.value, m.unit), fmt_interval(m.interval, m.unit) if m.n else "",
+        table.add_row("  " + m.label, fmt_status_value(m.value, m.unit, m.status), fmt_interval(m.interval, m.unit) if m.n else "",
                       fmt_target(m.target, m.unit), status, m.basis)
     return table
 
@@ -70,7 +70,8 @@ def _tier_table(report: HealthReport) -> Table:
         table.add_column(f"{tier} ({figs.requests})", justify="right", no_wrap=True)
     for key in TIER_COLUMNS:
         table.add_row(DEFS[key].label, *(
-            Text(fmt(value_of(figs, key), DEFS[key].unit), style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
+            Text(fmt_status_value(value_of(figs, key), DEFS[key].unit, report.tier_health[tier].get(key)),
+                 style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
             for tier, figs in report.by_tier.items()))
     return table
 
