@@ -80,10 +80,17 @@ def _flags_against_estimate(overall: Figures) -> list[str]:
 
 
 def _tier_contrast(by_tier: dict[str, Figures]) -> list[str]:
-    """Whether low-tier drafts really get edited more than high-tier ones: the tiers' reason to exist."""
+    """Whether low-tier drafts really get edited more than high-tier ones (the tiers' reason to exist), once the
+    two edit rates' intervals say so."""
     low, high = by_tier.get("low"), by_tier.get("high")
     if not low or not high or low.edit_rate is None or high.edit_rate is None:
         return []
-    verdict = ("the tiers sort answers as intended" if low.edit_rate > high.edit_rate
-               else "the tiers do not yet separate weak answers from good ones")
-    return [f"Low-tier drafts were edited {low.edit_rate:.0%} of the time, high-tier ones {high.edit_rate:.0%}: {verdict}."]
+    (low_bottom, low_top), (high_bottom, high_top) = low.intervals["edit_rate"], high.intervals["edit_rate"]
+    if low_bottom is not None and high_top is not None and low_bottom > high_top:
+        verdict = "the tiers sort answers as intended"
+    elif low_top is not None and high_bottom is not None and low_top < high_bottom:
+        verdict = "the tiers do not separate weak answers from good ones"
+    else:
+        verdict = "too few outcomes yet to tell the tiers apart (their intervals overlap)"
+    return [f"Low-tier drafts were edited {low.edit_rate:.0%} of the time ({low.drafts_with_outcome} known), "
+            f"high-tier ones {high.edit_rate:.0%} ({high.drafts_with_outcome} known): {verdict}."]

@@ -178,3 +178,13 @@ def test_a_window_beyond_the_cap_is_refused():
 
     with pytest.raises(WindowTooLong, match="max_window_days"):
         compute_report([], [], [], since=UNTIL - (UNTIL - SINCE) * 20, until=UNTIL, config=GuardConfig())
+
+
+def test_the_tiers_are_said_to_sort_answers_only_when_the_edit_rates_intervals_part():
+    def contrast(n: int) -> str:
+        records = [request(i, "low") for i in range(n)] + [request(i, "high") for i in range(n, 2 * n)]
+        fb = [feedback(i, final_text="x", edited=i < n // 2 or i == n, edit_distance=0.5) for i in range(2 * n)]
+        return next(h for h in report(records, fb).summary.highlights if h.startswith("Low-tier drafts"))
+
+    assert contrast(4).endswith("too few outcomes yet to tell the tiers apart (their intervals overlap).")
+    assert contrast(100).endswith("the tiers sort answers as intended.")
