@@ -88,7 +88,7 @@ def list_items(
         items = store.list_reviews(status=status, tier=tier, policy=policy, limit=limit)
     for item in items:
         conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
-        table.add_row(item.id, item.policy, item.tier, conf, item.created_at.strftime("%Y-%m-%d %H:%M"),
+        table.add_row(item.id, item.policy + (" (audit)" if item.audit else ""), item.tier, conf, item.created_at.strftime("%Y-%m-%d %H:%M"),
                       (item.question or "")[:60], item.draft[:80])
     _console().print(table)
 
@@ -111,6 +111,9 @@ def _print_item(item: ReviewItem) -> None:
     conf = "-" if item.confidence is None else f"{item.confidence:.2f}"
     console.print(f"[bold]{item.id}[/bold]  request {item.request_id}  {item.policy}  tier {item.tier}  "
                   f"confidence {conf}  status {item.status}")
+    if item.audit:
+        console.print("audit sample: an unflagged answer drawn at random (review.audit_fraction) so the health report "
+                      "can count what guard misses; it was delivered, nobody waits on it")
     if item.status != "pending":
         console.print(f"decided by {item.reviewer or '-'} at {item.decided_at}: {item.reason or ''}")
     console.print(Panel(item.question or "(no question)", title="question", title_align="left"))

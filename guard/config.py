@@ -177,6 +177,9 @@ class ReviewConfig(_Section):
     policy: Literal["flag", "block"] | None = None
     expire_after_s: float | None = Field(3 * 24 * 3600, gt=0, description="Pending items expire after this long "
                                          "(default 3 days); null keeps them until decided.")
+    audit_fraction: float = Field(0.02, ge=0, le=1, description="Share of unflagged answers (support checked, no "
+                                  "unsupported claim) also queued as `audit` items, never held, so the report can "
+                                  "count what guard missed.")
     webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")
@@ -221,15 +224,19 @@ class ReportConfig(_Section):
     ``product.accuracy_target``; the latency target falls back to ``product.max_latency_s``.
     """
 
-    hallucination_rate_max: float = Field(0.05, ge=0, le=1, description="Share of answers with unsupported claims.")
+    hallucination_rate_max: float = Field(0.05, ge=0, le=1, description="Share of answers hallucinated, as estimated "
+                                          "from reviewers' labels and the audit sample (not the flag rate).")
     latency_p95_max_s: float | None = Field(None, gt=0, description="Default: product.max_latency_s, else 5 s.")
     thumbs_up_min: float = Field(0.80, ge=0, le=1, description="Share of rated answers rated thumbs-up.")
     edit_rate_max: float = Field(0.30, ge=0, le=1, description="Share of drafts changed before they were sent.")
     deflection_min: float = Field(0.40, ge=0, le=1, description="Share of requests answered without a person.")
     resolution_min: float | None = Field(None, ge=0, le=1, description="Share resolved, where feedback says.")
     cost_per_answer_max_usd: float | None = Field(None, ge=0)
-    warn_margin: float = Field(0.10, ge=0, le=1, description="A miss within this fraction of the target is WARN, "
-                               "beyond it FAIL.")
+    warn_margin: float = Field(0.10, ge=0, le=1, description="A settled miss whose value is within this fraction of "
+                               "the target is WARN, beyond it FAIL.")
+    min_items: int = Field(10, ge=1, description="Fewer items than this never give PASS or FAIL, whatever the interval.")
+    max_window_days: float = Field(92, gt=0, description="Longest window a report covers (bounds its queries).")
+    drift_alpha: float = Field(0.05, gt=0, lt=1, description="A drift is beyond chance when its test's p-value is below this.")
     drift_window_days: float = Field(1.0, gt=0, description="The recent window compared with the rest of the report's.")
     drift_psi_threshold: float = Field(0.2, gt=0, description="Tier-mix PSI above this raises a drift alert.")
     drift_confidence_delta: float = Field(0.05, gt=0, description="A mean-confidence move above this raises an alert.")

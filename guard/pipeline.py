@@ -25,7 +25,7 @@ from guard.metrics import GuardMetrics
 from guard.pii import Redactor, redact_processor
 from guard.records import redact_record, request_record
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk, build_chunk, build_completion
-from guard.review import HELD_MESSAGE, needs_review, record_decision, redact_review, review_item
+from guard.review import HELD_MESSAGE, is_audit_sample, needs_review, record_decision, redact_review, review_item
 from guard.state import RequestState, Source
 from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store, open_store
 from guard.store.writer import RecordWriter
@@ -351,18 +351,24 @@ class Guard:
                 verification_cost_usd=state.usage.verification_cost_usd,
             ),
         )
-        if route and needs_review(tier, state.refusal is not None, self.config.review):
-            meta.review = await self._queue_for_review(state, meta)
+        routed = route and needs_review(tier, state.refusal is not None, self.config.review)
+        audit = route and is_audit_sample(state, self.config.review)
+        if routed or audit:
+            review = await self._queue_for_review(state, meta, routed=routed, audit=audit)
+            if routed:  # an audit-only item is guard's own business: the app is not told, nothing is held
+                meta.review = review
         total, model_ms = (time.perf_counter() - started) * 1000, state.usage.model_ms
         meta.usage.latency_ms = LatencyMs(total=round(total, 2), model=round(model_ms, 2), guard=round(total - model_ms, 2))
         return meta
 
-    async def _queue_for_review(self, state: RequestState, meta: GuardMetadata) -> Review:
+    async def _queue_for_review(self, state: RequestState, meta: GuardMetadata, *, routed: bool = True,
+                                audit: bool = False) -> Review:
         """Under ``block`` the draft exists only in the queue: if it cannot be stored, the call fails.
 
-        Under ``flag`` the user already has the answer, so a store failure is logged and counted instead.
+        Under ``flag`` (and for audit-only items) the user already has the answer, so a store failure is
+        logged and counted instead.
         """
-        item = review_item(state, meta, last_user_text(state.messages), self.config)
+        item = review_item(state, meta, last_user_text(state.messages), self.config, routed=routed, audit=audit)
         try:
             await asyncio.to_thread(self._submit_review, item)
         except Exception as exc:  # noqa: BLE001 - under flag no store failure may cost the user the answer

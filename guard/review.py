@@ -8,6 +8,7 @@ held answer it is pushed to the app's webhook so the answer can be delivered.
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -26,9 +27,22 @@ def needs_review(tier: Tier, refused: bool, config: ReviewConfig) -> bool:
     return config.enabled and (refused or tier in config.tiers)
 
 
-def review_item(state: RequestState, meta: GuardMetadata, question: str | None, config: GuardConfig) -> ReviewItem:
+def is_audit_sample(state: RequestState, config: ReviewConfig) -> bool:
+    """Draw ``review.audit_fraction`` of the unflagged answers (support checked, no unsupported claim) for audit.
+
+    Reviewers' decisions on flagged answers say how often a flag is right; only a random sample of the
+    unflagged ones says how often guard misses, which the report's hallucination rate needs.
+    """
+    support = state.layers.get("support")
+    return (config.enabled and config.audit_fraction > 0 and state.refusal is None and not state.unsupported
+            and support is not None and support.status == "ok" and random.random() < config.audit_fraction)
+
+
+def review_item(state: RequestState, meta: GuardMetadata, question: str | None, config: GuardConfig, *,
+                routed: bool = True, audit: bool = False) -> ReviewItem:
     """The queue entry for one answer, with what a reviewer needs to judge it without opening the logs.
 
+    An item queued only as an audit sample (``routed=False``) is never held: its policy is ``flag``.
     Its texts are verbatim: ``redact_review`` masks them, off the event loop, before the item is stored.
     """
     now = utcnow()
@@ -43,8 +57,8 @@ def review_item(state: RequestState, meta: GuardMetadata, question: str | None, 
     return ReviewItem(
         id="rv_" + uuid.uuid4().hex[:20], request_id=state.request_id, created_at=now,
         expires_at=None if expire_after is None else now + timedelta(seconds=expire_after),
-        policy=config.review.policy or "flag", tier=meta.tier, confidence=meta.confidence, model=meta.model,
-        question=question, draft=state.answer, context=context,
+        policy=(config.review.policy or "flag") if routed else "flag", tier=meta.tier, confidence=meta.confidence, model=meta.model,
+        question=question, draft=state.answer, context=context, audit=audit,
     )
 
 

@@ -23,6 +23,7 @@ def _isolated_guard_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GUARD_TELEMETRY__DATABASE", str(tmp_path / "guard.db"))
     monkeypatch.setenv("GUARD_KNOWLEDGE_BASE__PATH", str(tmp_path / "kb"))
+    monkeypatch.setenv("GUARD_REVIEW__AUDIT_FRACTION", "0")  # a random draw: tests that audit set it to 1
 
 
 @pytest.fixture

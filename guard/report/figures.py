@@ -1,118 +1,90 @@
-"""The figures of the health check, computed from records for any slice of requests.
+"""The figures of the health check and their intervals, from one slice's aggregates.
 
-One function serves the whole window and each tier alike, so a tier's edit
-rate is computed exactly as the overall one is.
+One function serves the whole window, each tier and each model alike, so a tier's edit rate is
+computed exactly as the overall one is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
-import numpy as np
-
-from guard.report.model import Figures, Latency
-from guard.store.models import FeedbackRecord, RequestRecord, ReviewItem
-
-_DECIDED = ("approved", "edited", "rejected")
+from guard.report.model import Figures, Interval, Latency
+from guard.report.query import Histogram, Slice
+from guard.report.stats import PERCENTILES, mean_interval, mixture, quantile_ranks, wilson
 
 
-def figures(records: list[RequestRecord], feedback: Mapping[str, FeedbackRecord],
-            reviews: Mapping[str, ReviewItem]) -> Figures:
-    """All figures for ``records``; ``feedback`` and ``reviews`` are keyed by request id."""
-    answered = [r for r in records if is_answered(r)]
-    mine_fb = [feedback[r.request_id] for r in records if r.request_id in feedback]
-    mine_rv = [reviews[r.request_id] for r in records if r.request_id in reviews]
-    decided = [rv for rv in mine_rv if rv.status in _DECIDED]
-    checked = [r for r in answered if _support_checked(r)]
-    ratings = [f.rating for f in mine_fb if f.rating]
-    pairs = [(feedback.get(r.request_id), reviews.get(r.request_id)) for r in answered]
-    outcomes = [o for o in (_edit_outcome(fb, rv) for fb, rv in pairs) if o is not None]
-    used = [u for u in (_used(fb, rv) for fb, rv in pairs) if u is not None]
-    resolved = [f.resolved for f in mine_fb if f.resolved is not None]
-    spend = total_cost(records)
-    answer_costs = [record_cost(r) for r in answered if r.cost_usd is not None]
+def figures(data: Slice) -> Figures:
+    """All figures of a slice, each share with its Wilson interval, percentiles and means with theirs."""
+    s, labels = data.sums, data.labels
+    intervals: dict[str, Interval] = {}
+
+    def share(key: str, hits: int, n: int) -> float | None:
+        intervals[key] = wilson(hits, n)
+        return hits / n if n else None
+
+    def average(key: str, n: int, total: float, squares: float) -> float | None:
+        intervals[key] = mean_interval(n, total, squares)
+        return total / n if n else None
+
+    flagged_labelled = labels["flagged", "faithful"] + labels["flagged", "hallucinated"]
+    audit_labelled = labels["audit", "faithful"] + labels["audit", "hallucinated"]
+    wrong = sum(n for (_, label), n in labels.items() if label == "hallucinated")
+    labelled = wrong + sum(n for (_, label), n in labels.items() if label == "faithful")
+    estimate, intervals["hallucination_rate"] = mixture(
+        (s["flagged"], s["support_checked"]), (labels["flagged", "hallucinated"], flagged_labelled),
+        (labels["audit", "hallucinated"], audit_labelled))
+    latency, latency_known = _latency(data.latency, intervals)
+    spend = s["cost_sum"] if s["priced"] else None
     return Figures(
-        requests=len(records),
-        answered=len(answered),
-        failed=len(records) - len(answered),
-        hallucination_rate=share(bool(r.unsupported) for r in checked),
-        support_checked=len(checked),
-        reviewer_rejection_rate=share(rv.status == "rejected" for rv in decided),
-        accuracy=share(rv.status == "approved" for rv in decided),
-        reviews_decided=len(decided),
-        latency_ms=latency([r.latency_total_ms for r in records]),
-        thumbs_up_ratio=share(x > 0 for x in ratings),
-        ratings=len(ratings),
-        edit_rate=share(edited for edited, _ in outcomes),
-        mean_edit_distance=mean(d for _, d in outcomes if d is not None),
-        drafts_with_outcome=len(outcomes),
-        adoption=share(used),
-        use_known=len(used),
-        deflection=share(is_answered(r) and r.delivered and r.review_id is None for r in records),
-        resolution_rate=share(resolved),
-        resolution_known=len(resolved),
+        requests=s["requests"],
+        answered=s["answered"],
+        failed=s["requests"] - s["answered"],
+        flag_rate=share("flag_rate", s["flagged"], s["support_checked"]),
+        support_checked=s["support_checked"],
+        flagged=s["flagged"],
+        hallucination_rate=estimate,
+        hallucination_labels=flagged_labelled + audit_labelled,
+        flagged_labelled=flagged_labelled,
+        flagged_wrong=labels["flagged", "hallucinated"],
+        audit_labelled=audit_labelled,
+        audit_wrong=labels["audit", "hallucinated"],
+        reviewer_rejection_rate=share("reviewer_rejection_rate", s["rejected"], s["reviews_decided"]),
+        reviews_decided=s["reviews_decided"],
+        accuracy=share("accuracy", labelled - wrong, labelled),
+        reviews_labelled=labelled,
+        latency_ms=latency,
+        latency_known=latency_known,
+        thumbs_up_ratio=share("thumbs_up_ratio", s["thumbs_up"], s["ratings"]),
+        ratings=s["ratings"],
+        edit_rate=share("edit_rate", s["edited"], s["drafts_with_outcome"]),
+        mean_edit_distance=average("mean_edit_distance", s["distance_n"], s["distance_sum"], s["distance_squares"]),
+        drafts_with_outcome=s["drafts_with_outcome"],
+        edit_distances=s["distance_n"],
+        adoption=share("adoption", s["used"], s["use_known"]),
+        use_known=s["use_known"],
+        deflection=share("deflection", s["deflected"], s["requests"]),
+        resolution_rate=share("resolution_rate", s["resolved"], s["resolution_known"]),
+        resolution_known=s["resolution_known"],
         cost_usd=spend,
-        cost_per_answer_usd=mean(answer_costs),
-        cost_per_resolved_usd=spend / sum(resolved) if spend is not None and any(resolved) else None,
+        cost_per_answer_usd=average("cost_per_answer_usd", s["answer_cost_n"], s["answer_cost_sum"],
+                                    s["answer_cost_squares"]),
+        priced_answers=s["answer_cost_n"],
+        cost_per_resolved_usd=spend / s["resolved"] if spend is not None and s["resolved"] else None,
+        intervals=intervals,
     )
 
 
-def is_answered(record: RequestRecord) -> bool:
-    """The call produced a verdict (it did not fail)."""
-    return record.error_class is None and record.tier is not None
+def latency(buckets: Histogram) -> Latency:
+    """p50 and p95 (nulls when no latency is known)."""
+    return Latency(**{name: _round(buckets.percentile(q)) for name, q in PERCENTILES.items()})
 
 
-def latency(values: Iterable[float | None]) -> Latency:
-    """p50 and p95 of the known values, or nulls when there are none."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return Latency()
-    p50, p95 = np.percentile(known, [50, 95])
-    return Latency(p50=round(float(p50), 1), p95=round(float(p95), 1))
+def _latency(buckets: dict[float, int], intervals: dict[str, Interval]) -> tuple[Latency, int]:
+    """The percentiles with their order-statistic intervals."""
+    histogram = Histogram(buckets)  # type: ignore[arg-type]
+    for name, q in PERCENTILES.items():
+        low, high = quantile_ranks(histogram.n, q)
+        intervals[f"latency_{name}_ms"] = (histogram.order_statistic(low), histogram.order_statistic(high))
+    return latency(histogram), histogram.n
 
 
-def share(flags: Iterable[bool]) -> float | None:
-    """The share of true flags, or None when there are no flags at all (no data is not 0 %)."""
-    values = list(flags)
-    return sum(values) / len(values) if values else None
-
-
-def mean(values: Iterable[float]) -> float | None:
-    known = list(values)
-    return sum(known) / len(known) if known else None
-
-
-def _support_checked(record: RequestRecord) -> bool:
-    status = (record.layers.get("support") or {}).get("status")
-    return status == "ok" or bool(record.unsupported)
-
-
-def _edit_outcome(fb: FeedbackRecord | None, rv: ReviewItem | None) -> tuple[bool, float | None] | None:
-    """(edited, edit distance) when what was finally sent is known: the user's feedback wins over the review."""
-    if fb is not None and fb.edited is not None:
-        return fb.edited, fb.edit_distance
-    if rv is not None and rv.status == "edited":
-        return True, rv.edit_distance
-    if rv is not None and rv.status == "approved":
-        return False, 0.0
-    return None
-
-
-def _used(fb: FeedbackRecord | None, rv: ReviewItem | None) -> bool | None:
-    """Whether the answer was used (as sent or after editing), when feedback or a review says so."""
-    if fb is not None and fb.final_text is not None:
-        return bool(fb.final_text.strip())
-    if rv is not None and rv.status != "pending":
-        return rv.status in ("approved", "edited")
-    return None
-
-
-def record_cost(record: RequestRecord) -> float:
-    """What one request cost: the answer, extra samples and verification calls."""
-    return (record.cost_usd or 0.0) + (record.samples_cost_usd or 0.0) + record.verification_cost_usd
-
-
-def total_cost(records: list[RequestRecord]) -> float | None:
-    """Total spend of the records with a known price, or None when none has one."""
-    priced = [record_cost(r) for r in records if r.cost_usd is not None or r.verification_cost_usd]
-    return sum(priced) if priced else None
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

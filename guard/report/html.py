@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from html import escape
 
-from guard.report.format import fmt, fmt_target
-from guard.report.health import DEFS, TIER_COLUMNS, value_of
-from guard.report.model import HealthReport, Metric, Status
+from guard.report.format import fmt, fmt_interval, fmt_status_value, fmt_target
+from guard.report.health import DEFS, MODEL_COLUMNS, TIER_COLUMNS, value_of
+from guard.report.model import Figures, HealthReport, Metric, Status
 from guard.report.svg import hbars, lines, stacked_bars
 
 TIER_COLOURS = {"high": "#27ae60", "medium": "#f39c12", "low": "#e94560"}
-_MARKS = {"PASS": "✓", "WARN": "!", "FAIL": "✗", "NO DATA": "–"}
+_MARKS = {"PASS": "✓", "WARN": "!", "FAIL": "✗", "TOO FEW DATA": "?", "NO DATA": "–"}
 
 _CSS = """
 .guard-report{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;max-width:1180px;margin:0 auto;padding:8px 20px}
@@ -29,6 +29,7 @@ _CSS = """
 .guard-report .st{display:inline-block;min-width:64px;padding:1px 6px;border-radius:4px;font-weight:600;font-size:12px;text-align:center}
 .guard-report .PASS{background:#e2f4e8;color:#17663a}.guard-report .WARN{background:#fff1d6;color:#7a4b00}
 .guard-report .FAIL{background:#fde3e6;color:#9b1c2c}.guard-report .NODATA{background:#eceef2;color:#4a5263}
+.guard-report .TOOFEWDATA{background:#fdf6dc;color:#5c4a00}.guard-report .iv{color:#566074;font-size:12px;white-space:nowrap}
 .guard-report .drift{padding:8px 12px;border-radius:6px;margin:10px 0;border-left:5px solid #8a94a6;background:#f4f6f9}
 .guard-report .drift.ALERT{border-color:#e94560;background:#fde3e6}.guard-report .drift.OK{border-color:#27ae60}
 .guard-report .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:18px}
@@ -68,7 +69,8 @@ def render_html_fragment(report: HealthReport) -> str:
         f"<div class=\"drift {report.drift.status.replace(' ', '')}\"><strong>Drift: {report.drift.status}.</strong> "
         f"{escape(report.drift.message)}</div>",
         "<div class=\"two\"><div><h2>Health check</h2>", _health_table(report.metrics), "</div>",
-        "<div><h2>By confidence tier</h2>", _tier_table(report), "</div></div>",
+        "<div><h2>By confidence tier</h2>", _tier_table(report), "<h2>By model</h2>", _model_table(report),
+        "</div></div>",
         "<h2>Over time</h2>", _charts(report),
         _daily_table(report),
         "</section>",
@@ -94,12 +96,16 @@ def _health_table(metrics: list[Metric]) -> str:
     for m in metrics:
         if m.layer != layer:
             layer = m.layer
-            rows.append(f"<tr class=\"group\"><th colspan=\"4\" scope=\"rowgroup\">{escape(layer.capitalize())}</th></tr>")
-        rows.append(f"<tr><td>{escape(m.label)}<div class=\"basis\">{escape(m.basis)}</div></td>"
-                    f"<td class=\"num\">{escape(fmt(m.value, m.unit))}</td>"
-                    f"<td class=\"num\">{escape(fmt_target(m.target, m.unit))}</td><td>{_badge(m.status)}</td></tr>")
+            rows.append(f"<tr class=\"group\"><th colspan=\"5\" scope=\"rowgroup\">{escape(layer.capitalize())}</th></tr>")
+        more = f"<div class=\"basis\">about {m.more_needed:,} more to settle</div>" if m.more_needed else ""
+        method = f"<div class=\"basis\">Estimated: {escape(m.method)}</div>" if m.method else ""
+        rows.append(f"<tr><td>{escape(m.label)}<div class=\"basis\">{escape(m.basis)}</div>{method}</td>"
+                    f"<td class=\"num\">{escape(fmt_status_value(m.value, m.unit, m.status))}</td>"
+                    f"<td class=\"num iv\">{escape(fmt_interval(m.interval, m.unit)) if m.n else ''}</td>"
+                    f"<td class=\"num\">{escape(fmt_target(m.target, m.unit))}</td><td>{_badge(m.status)}{more}</td></tr>")
     return ("<table><thead><tr><th scope=\"col\">Metric</th><th scope=\"col\">Value</th>"
-            f"<th scope=\"col\">Target</th><th scope=\"col\">Status</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            "<th scope=\"col\">95 % interval</th><th scope=\"col\">Target</th><th scope=\"col\">Status</th></tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def _tier_table(report: HealthReport) -> str:
@@ -112,11 +118,31 @@ def _tier_table(report: HealthReport) -> str:
         cells = []
         for tier, figs in report.by_tier.items():
             status = report.tier_health[tier].get(key)
-            mark = f" {_badge(status)}" if status in ("PASS", "WARN", "FAIL") else ""
-            cells.append(f"<td class=\"num\">{escape(fmt(value_of(figs, key), DEFS[key].unit))}{mark}</td>")
+            mark = f" {_badge(status)}" if status in ("PASS", "WARN", "FAIL", "TOO FEW DATA") else ""
+            value = fmt_status_value(value_of(figs, key), DEFS[key].unit, status)
+            cells.append(f"<td class=\"num\">{escape(value)}{mark}{_iv(figs, key)}</td>")
         rows.append(f"<tr><th scope=\"row\">{escape(DEFS[key].label)}</th>{''.join(cells)}</tr>")
     return (f"<table class=\"tiers\"><thead><tr><th scope=\"col\">Metric</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             "<p class=\"basis\">Each tier is graded against the same targets as the whole.</p>")
+
+
+def _model_table(report: HealthReport) -> str:
+    """The labelled hallucination estimate beside guard's flag rate, per served model."""
+    head = "".join(f"<th scope=\"col\" class=\"num\">{escape(model)}<div class=\"basis\">{figs.requests} requests</div></th>"
+                   for model, figs in report.by_model.items())
+    rows = "".join(
+        f"<tr><th scope=\"row\">{escape(DEFS[key].label)}</th>" + "".join(
+            f"<td class=\"num\">{escape(fmt(value_of(figs, key), DEFS[key].unit))}{_iv(figs, key)}</td>"
+            for figs in report.by_model.values()) + "</tr>" for key in MODEL_COLUMNS)
+    return (f"<table class=\"tiers\"><thead><tr><th scope=\"col\">Metric</th>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            if report.by_model else "<p class=\"basis\">No requests in this window.</p>")
+
+
+def _iv(figs: Figures, key: str) -> str:
+    """The 95 % interval under a value, when there is one."""
+    if value_of(figs, key) is None:
+        return ""
+    return f"<div class=\"iv\">{escape(fmt_interval(figs.intervals.get(key), DEFS[key].unit))}</div>"
 
 
 def _charts(report: HealthReport) -> str:

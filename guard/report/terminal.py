@@ -6,12 +6,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from guard.report.format import fmt, fmt_target
-from guard.report.health import DEFS, TIER_COLUMNS, value_of
+from guard.report.format import fmt, fmt_interval, fmt_status_value, fmt_target
+from guard.report.health import DEFS, MODEL_COLUMNS, TIER_COLUMNS, value_of
 from guard.report.model import HealthReport, Status
 
-_STYLES = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "NO DATA": "dim", "OK": "green",
-           "ALERT": "bold red"}
+_STYLES = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "TOO FEW DATA": "yellow", "NO DATA": "dim",
+           "OK": "green", "ALERT": "bold red"}
 
 
 def render_terminal(report: HealthReport, console: Console) -> None:
@@ -21,7 +21,12 @@ def render_terminal(report: HealthReport, console: Console) -> None:
                        style="bold"))
     console.print(Text(report.summary.status, style="bold"))
     console.print(_health_table(report))
+    for m in report.metrics:
+        if m.method:
+            console.print(Text(f"{m.label}, estimated: {m.method}", style="dim"))
     console.print(_tier_table(report))
+    if report.by_model:
+        console.print(_model_table(report))
     console.print(Text.assemble(("Drift: ", "bold"), (report.drift.status, _STYLES[report.drift.status]),
                                 ". " + report.drift.message))
     console.print(Text("Highlights", style="bold"))
@@ -37,9 +42,10 @@ def _status(status: Status | None) -> Text:
 
 
 def _health_table(report: HealthReport) -> Table:
-    table = Table(title="Health check", title_justify="left")
+    table = Table(title="Health check (95 % intervals)", title_justify="left")
     table.add_column("Metric", no_wrap=True)
     table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("95 % interval", justify="right", no_wrap=True)
     table.add_column("Target", justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Based on")
@@ -48,7 +54,11 @@ def _health_table(report: HealthReport) -> Table:
         if m.layer != layer:
             layer = m.layer
             table.add_row(Text(layer.capitalize(), style="bold underline"))
-        table.add_row("  " + m.label, fmt(m.value, m.unit), fmt_target(m.target, m.unit), _status(m.status), m.basis)
+        status = _status(m.status)
+        if m.more_needed:
+            status.append(f" (~{m.more_needed:,} more)", style="dim")
+        table.add_row("  " + m.label, fmt_status_value(m.value, m.unit, m.status), fmt_interval(m.interval, m.unit) if m.n else "",
+                      fmt_target(m.target, m.unit), status, m.basis)
     return table
 
 
@@ -60,6 +70,21 @@ def _tier_table(report: HealthReport) -> Table:
         table.add_column(f"{tier} ({figs.requests})", justify="right", no_wrap=True)
     for key in TIER_COLUMNS:
         table.add_row(DEFS[key].label, *(
-            Text(fmt(value_of(figs, key), DEFS[key].unit), style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
+            Text(fmt_status_value(value_of(figs, key), DEFS[key].unit, report.tier_health[tier].get(key)),
+                 style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
             for tier, figs in report.by_tier.items()))
+    return table
+
+
+def _model_table(report: HealthReport) -> Table:
+    """Models as columns: the labelled hallucination estimate beside guard's flag rate, per served model."""
+    table = Table(title="By model", title_justify="left")
+    table.add_column("Metric", no_wrap=True)
+    for model, figs in report.by_model.items():
+        table.add_column(f"{model} ({figs.requests})", justify="right", no_wrap=True)
+    for key in MODEL_COLUMNS:
+        unit = DEFS[key].unit
+        table.add_row(DEFS[key].label, *(
+            f"{fmt(value_of(figs, key), unit)} ({fmt_interval(figs.intervals.get(key), unit)})"
+            if value_of(figs, key) is not None else fmt(None, unit) for figs in report.by_model.values()))
     return table

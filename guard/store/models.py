@@ -68,6 +68,7 @@ class ReviewItem(BaseModel):
     reason: str | None = None
     decided_at: datetime | None = None
     edit_distance: float | None = None  # normalised 0..1 between draft and final_text, for edited items
+    audit: bool = False  # sampled from unflagged answers to count what guard missed (never held for it)
 
 
 class FeedbackRecord(BaseModel):

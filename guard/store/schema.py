@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -117,6 +118,7 @@ reviews = Table(
     Column("reason", Text),
     Column("decided_at", UtcDateTime()),
     Column("edit_distance", Float),
+    Column("audit", Boolean, nullable=False, server_default=false()),
     Index("ix_reviews_request_id", "request_id"),
     Index("ix_reviews_status_created_at", "status", "created_at"),
 )

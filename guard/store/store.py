@@ -8,7 +8,7 @@ written raises ``StoreUnavailable``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -60,6 +60,10 @@ class Store:
         except (OperationalError, InterfaceError) as exc:
             where = self.engine.url.render_as_string()  # the password is masked
             raise StoreUnavailable(f"store {where} unavailable: {exc.orig or exc}") from exc
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """One read transaction, for aggregate queries written elsewhere (the health report's)."""
+        return self._tx()
 
     # -- requests ------------------------------------------------------------
 
@@ -125,12 +129,6 @@ class Store:
         query = select(reviews.c.tier, func.count()).where(reviews.c.status == status).group_by(reviews.c.tier)
         with self._tx() as conn:
             return {tier: n for tier, n in conn.execute(query)}
-
-    def reviews_between(self, since: datetime, until: datetime) -> list[ReviewItem]:
-        query = (select(reviews).where(reviews.c.created_at >= since, reviews.c.created_at < until)
-                 .order_by(reviews.c.created_at))
-        with self._tx() as conn:
-            return [ReviewItem.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
     def review_events(self, review_id: str) -> list[dict[str, Any]]:
         """Every transition of one item, oldest first: who moved it, when, why."""

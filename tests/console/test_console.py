@@ -22,6 +22,7 @@ from guard import Guard, GuardConfig
 from guard.adapters.server.app import create_app
 from guard.config import KnowledgeBaseConfig
 from guard.kb import KnowledgeBase
+from guard.store import ReviewItem, open_store, utcnow
 from tests.support.fake_upstream import FakeUpstream, Reply, completion_body
 
 ADMIN_KEY, APP_KEY = "console-admin-key-1", "console-app-key-1"
@@ -56,6 +57,7 @@ class UpstreamWithJudge(FakeUpstream):
 class Proxy:
     url: str
     upstream: FakeUpstream
+    database: str
 
     def ask(self, question: str = QUESTION) -> tuple[str, dict]:
         """One chat completion through the proxy with the official SDK: (request id, guard object)."""
@@ -93,7 +95,7 @@ def proxy(tmp_path_factory, live_server_factory):
             server={"api_keys": [APP_KEY], "admin_keys": [ADMIN_KEY]},
         )
         server = live_server_factory(create_app(Guard(config), config))
-        yield Proxy(server.url, upstream)
+        yield Proxy(server.url, upstream, str(work / "guard.db"))
     upstream.close()
 
 
@@ -220,3 +222,16 @@ def test_a_decision_without_the_form_token_is_refused(page, proxy):
     assert forged.status == 403
     page.goto(review_url)
     assert page.get_by_role("button", name="Approve draft as is").is_visible()
+
+
+def test_an_audit_sample_is_marked_in_the_queue_and_on_its_page(page, proxy):
+    store = open_store(proxy.database)
+    store.submit_review(ReviewItem(id="rv_audit_1", request_id="gr_audit_1", created_at=utcnow(), policy="flag",
+                                   tier="medium", question="Is the warranty two years?", draft="Two years.", audit=True))
+    store.close()
+    sign_in(page, proxy)
+
+    row = page.locator("tr", has_text="Is the warranty two years?")
+    assert "Audit sample" in row.inner_text()
+    row.get_by_role("link").click()
+    assert "Audit sample: an unflagged answer checked at random" in page.locator("main").inner_text()

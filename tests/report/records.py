@@ -30,5 +30,6 @@ def feedback(i: int, **fields: Any) -> FeedbackRecord:
 
 
 def review(i: int, status: str, tier: str = "low", **fields: Any) -> ReviewItem:
-    return ReviewItem(id=f"rv_{i}", request_id=f"gr_{i}", created_at=SINCE, policy="flag", tier=tier,
-                      draft="Refunds take 14 days.", status=status, **fields)
+    values: dict[str, Any] = {"id": f"rv_{i}", "request_id": f"gr_{i}", "created_at": SINCE, "policy": "flag",
+                              "tier": tier, "draft": "Refunds take 14 days.", "status": status}
+    return ReviewItem(**{**values, **fields})

@@ -23,12 +23,17 @@ def sample_report():
 
 def test_json_object_has_the_documented_keys():
     data = json.loads(json.dumps(sample_report().model_dump(mode="json")))
-    for key in ("window", "requests", "edit_rate", "thumbs_up_ratio", "hallucination_rate", "latency_ms", "cost_usd",
-                "by_tier", "health", "drift", "summary"):
+    for key in ("window", "requests", "edit_rate", "thumbs_up_ratio", "flag_rate", "hallucination_rate", "latency_ms",
+                "cost_usd", "metrics", "by_tier", "by_model", "health", "drift", "summary"):
         assert key in data
     assert set(data["latency_ms"]) == {"p50", "p95"}
     assert set(data["by_tier"]) == {"high", "medium", "low"}
-    assert set(data["health"].values()) <= {"PASS", "WARN", "FAIL", "NO DATA"}
+    assert set(data["by_model"]) == {"gpt-4o-mini"}
+    assert set(data["health"].values()) <= {"PASS", "WARN", "FAIL", "TOO FEW DATA", "NO DATA"}
+    thumbs = next(m for m in data["metrics"] if m["key"] == "thumbs_up_ratio")
+    assert {"value", "interval", "n", "status", "more_needed"} <= set(thumbs) and len(thumbs["interval"]) == 2
+    assert {"too_few_data", "off_target", "on_target", "no_data"} <= set(data["summary"])
+    assert {"tier_p_value", "confidence_p_value", "recent_requests", "baseline_requests"} <= set(data["drift"])
     assert data["requests"] == 60
 
 
@@ -45,6 +50,7 @@ def test_html_page_is_self_contained_with_its_four_charts():
 def test_html_states_status_in_words_beside_the_colours():
     page = render_html(sample_report())
     assert "✓ PASS" in page or "✗ FAIL" in page
+    assert "? TOO FEW DATA" in page and "95 % interval" in page and "By model" in page
     assert "Health check" in page and "Actions" in page and "Drift: " in page
 
 
@@ -59,8 +65,9 @@ def test_terminal_report_shows_the_summary_and_every_metric():
     out = io.StringIO()
     render_terminal(sample_report(), Console(file=out, width=200, color_system=None))
     text = out.getvalue()
-    assert "of" in text and "on target" in text
-    for label in ("Hallucination rate", "Latency p95", "Thumbs-up ratio", "Edit rate", "Deflection", "Drift"):
+    assert "on target" in text and "too few data" in text and "95 % interval" in text
+    for label in ("Hallucination rate", "Flagged by guard", "Latency p95", "Thumbs-up ratio", "Edit rate", "Deflection",
+                  "By model", "Drift"):
         assert label in text
 
 

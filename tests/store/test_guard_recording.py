@@ -224,3 +224,53 @@ async def test_personal_data_is_masked_in_what_is_stored(upstream, database):
     store = open_store(database)
     assert "ana@example.com" not in store.get_request(reply.guard.request_id).model_dump_json()
     assert "ana@example.com" not in store.get_review(reply.guard.review.id).model_dump_json()
+
+
+class SupportFindsNothing:
+    """The support check, run and finding no unsupported claim: the answer is unflagged."""
+
+    name, phase = "support", "after_model"
+
+    async def run(self, state) -> None:
+        pass
+
+
+def auditing_guard(database: str, confidence: float) -> Guard:
+    config = make_config(database, review={"audit_fraction": 1.0, "policy": "block"})
+    return Guard(config, layers=[SupportFindsNothing()], confidence=lambda signals: confidence)
+
+
+async def test_an_unflagged_answer_drawn_for_audit_is_queued_as_audit_and_never_held(upstream, database):
+    upstream.script["primary-model"] = [Reply(text="Two years.")]
+    guard = auditing_guard(database, confidence=0.9)
+
+    reply = await guard.acomplete(QUESTION)
+
+    assert reply.choices[0].message.content == "Two years."
+    assert reply.guard.review.required is False  # the app is not asked to wait or act
+    [item] = guard.store.list_reviews()
+    assert (item.request_id, item.audit, item.policy, item.draft) == (reply.guard.request_id, True, "flag", "Two years.")
+    await guard.aclose()
+
+
+async def test_an_answer_routed_by_its_tier_and_drawn_for_audit_is_one_item_marked_audit(upstream, database):
+    upstream.script["primary-model"] = [Reply(text="Two years.")]
+    guard = auditing_guard(database, confidence=0.2)
+
+    reply = await guard.acomplete(QUESTION)
+
+    assert reply.choices[0].message.content == HELD_MESSAGE  # held because of its tier, as without the audit
+    [item] = guard.store.list_reviews()
+    assert (item.id, item.audit, item.policy) == (reply.guard.review.id, True, "block")
+    await guard.aclose()
+
+
+async def test_without_an_audit_fraction_unflagged_answers_are_not_queued(upstream, database):
+    upstream.script["primary-model"] = [Reply(text="Two years.")]
+    config = make_config(database, review={"audit_fraction": 0.0})
+    guard = Guard(config, layers=[SupportFindsNothing()], confidence=lambda signals: 0.9)
+
+    await guard.acomplete(QUESTION)
+
+    assert guard.store.list_reviews() == []
+    await guard.aclose()

@@ -24,6 +24,16 @@ def test_list_shows_pending_items_held_first(store, database):
     assert listed.output.index("rv_held") < listed.output.index("rv_flagged")
 
 
+def test_audit_samples_are_marked_as_audit_in_the_list_and_the_item(store, database):
+    store.submit_review(item("rv_audit", audit=True))
+
+    listed = runner.invoke(review_app, ["list", "--database", database], terminal_width=200)
+    shown = runner.invoke(review_app, ["show", "rv_audit", "--database", database], terminal_width=200)
+
+    assert "(audit)" in listed.output
+    assert "audit sample: an unflagged answer drawn at random" in shown.output
+
+
 def test_show_prints_the_question_whole_draft_sources_and_unsupported_claims(store, database):
     draft = "Refunds take 90 days. " + "More detail. " * 30 + "The end of the draft."
     store.submit_review(item(question="How long do refunds take?", draft=draft, context={
