@@ -14,7 +14,6 @@ when log-probabilities were asked for.
 from __future__ import annotations
 
 import codecs
-import os
 import random
 import threading
 from collections.abc import Iterator
@@ -146,9 +145,6 @@ class LlamaEngine:
         """Load the model the first time it is needed; called with the lock held."""
         if self._llama is not None:
             return
-        # Idle OpenMP workers sleep instead of spinning: on a busy 2-core machine
-        # spinning made prompt evaluation ~20x slower. Read once, when llama.cpp loads.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

@@ -2,10 +2,11 @@
 
 Logging is configured here (the library never does it). With ``--workers 1``
 the app runs in this process; with more, each uvicorn worker builds its own
-guard from the same config file (``GUARD_CONFIG``) and settings, and they share
-records through the store (use PostgreSQL). On SIGTERM/SIGINT uvicorn stops
-accepting, lets in-flight requests finish (up to ``server.graceful_timeout_s``)
-and the app's lifespan flushes the records.
+guard from the same config file (``GUARD_CONFIG``) and settings, sets its
+process up as a single server does (``own_process``), and shares records
+through the store (use PostgreSQL) and metrics through a per-run directory.
+On SIGTERM/SIGINT uvicorn stops accepting, lets in-flight requests finish (up
+to ``server.graceful_timeout_s``) and the app's lifespan flushes the records.
 
 Whatever ``logging.level`` says, start-up prints what the server is about to do (where it listens, the
 models, the store, the knowledge base and what ``/readyz`` waits for): a server that prints nothing
@@ -15,6 +16,8 @@ cannot be told from one that hangs.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -22,10 +25,6 @@ import typer
 
 if TYPE_CHECKING:
     from guard.config import GuardConfig
-
-# uvicorn pings each worker and restarts one that does not answer in time. Its default, 5 s, is shorter than
-# a worker's start-up (litellm, torch, the models) when several import at once on a small machine.
-WORKER_HEALTHCHECK_TIMEOUT_S = 120
 
 
 def serve(
@@ -53,14 +52,9 @@ def serve(
         raise typer.Exit(2) from None
     for line in start_up_lines(settings):
         typer.echo(line, err=True)
-    import litellm
-
     from guard.logs import configure_logging
-    from guard.threads import single_threaded_blas
 
-    configure_logging(settings.logging)
-    single_threaded_blas()  # the server owns its process; a library host keeps its own BLAS settings
-    litellm.suppress_debug_info = True  # litellm's help banners would land between guard's JSON log lines
+    configure_logging(settings.logging)  # this process's own lines; each serving process sets itself up (own_process)
     run(settings)
 
 
@@ -102,8 +96,15 @@ def run(settings: GuardConfig) -> None:
     options = dict(host=server.host, port=server.port, access_log=False, log_level=settings.logging.level,
                    timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False)
     if server.workers > 1:
-        uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers,
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S, **options)
+        # Each worker counts its own requests; prometheus_client's multiprocess mode keeps the counts in files
+        # of one directory per run, and /metrics in any worker sums them. The workers read the variable at start.
+        metrics_dir = tempfile.mkdtemp(prefix="guard-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers,
+                        timeout_worker_healthcheck=server.worker_healthcheck_s, **options)
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from guard.adapters.server.app import served_app  # models and indexes load in the warm-up, once serving
 

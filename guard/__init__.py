@@ -23,6 +23,7 @@ _EXPORTS = {
     "load_config": "guard.config",
     "ConfigError": "guard.errors",
     "GuardError": "guard.errors",
+    "InvalidRequest": "guard.errors",
     "ModelCallError": "guard.errors",
     "StoreUnavailable": "guard.errors",
     "UnknownRequest": "guard.errors",
@@ -57,8 +58,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from guard.client import AsyncClient, Client
     from guard.config import GuardConfig, RiskLevel, load_config
-    from guard.errors import (AlreadyDecided, ConfigError, GuardError, ModelCallError, ReviewNotFound,
-                              StoreUnavailable, UnknownRequest)
+    from guard.errors import (AlreadyDecided, ConfigError, GuardError, InvalidRequest, ModelCallError,
+                              ReviewNotFound, StoreUnavailable, UnknownRequest)
     from guard.metadata import GuardMetadata
     from guard.pipeline import Guard
     from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk

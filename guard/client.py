@@ -12,7 +12,8 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 from guard.config import GuardConfig, configured, load_config
@@ -49,23 +50,37 @@ class _Completions:
             return self._iterate(self._guard.astream(messages, model, **kwargs))
         return asyncio.run_coroutine_threadsafe(self._guard.acomplete(messages, model, **kwargs), self._loop).result()
 
-    def _iterate(self, agen: AsyncIterator[GuardedChatCompletionChunk]) -> Iterator[GuardedChatCompletionChunk]:
+    def _iterate(self, agen: AsyncGenerator[GuardedChatCompletionChunk, None]) -> Iterator[GuardedChatCompletionChunk]:
+        """The stream's chunks in the caller's thread; a caller that stops early (``break``, ``close()``) stops it.
+
+        Stopping cancels the pump, and ``aclosing`` then closes the guarded stream at once (not whenever the
+        garbage collector finds it): the upstream request ends and the record says the answer was not delivered.
+        """
         out: queue.Queue[Any] = queue.Queue()
 
         async def pump() -> None:
             try:
-                async for chunk in agen:
-                    out.put(chunk)
+                async with aclosing(agen):
+                    async for chunk in agen:
+                        out.put(chunk)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 out.put(exc)
             finally:
                 out.put(_DONE)
 
-        asyncio.run_coroutine_threadsafe(pump(), self._loop)
-        while (item := out.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        pumping = asyncio.run_coroutine_threadsafe(pump(), self._loop)
+        try:
+            while (item := out.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            if not pumping.done():
+                pumping.cancel()  # the consumer left: the upstream is cancelled, not read to its end
+                try:
+                    pumping.result()  # wait until the stream is closed and its record queued
+                except BaseException:  # noqa: BLE001 - cancelled, as asked
+                    pass
 
     def close(self) -> None:
         """Stop the private loop; tasks left on it (litellm's logging worker) are cancelled, not abandoned.

@@ -81,6 +81,10 @@ class ModelsConfig(_Section):
     max_attempts: int = Field(3, ge=1, le=10, description="Attempts per model, first call included.")
     backoff_initial_s: float = Field(0.5, ge=0)
     backoff_max_s: float = Field(8.0, ge=0)
+    deadline_s: float | None = Field(None, gt=0, description="The whole call, every retry and fallback included, "
+                                     "ends within this (a 504 past it); default: product.max_latency_s, else "
+                                     "twice timeout_s.")
+    max_n: int = Field(8, ge=1, le=128, description="The most choices (`n`) a client may ask for; more is a 400.")
 
 
 class KnowledgeBaseConfig(_Section):
@@ -278,6 +282,9 @@ class ServerConfig(_Section):
                                         "besides knowledge_base.embedding_model (which guard answers itself); "
                                         "these go to their provider.")
     graceful_timeout_s: float = Field(30.0, gt=0, description="How long shutdown waits for in-flight requests.")
+    worker_healthcheck_s: int = Field(60, ge=1, description="With several workers: how long one may take to answer "
+                                      "uvicorn's health check, start-up (importing guard) included, before it is "
+                                      "replaced. uvicorn's 5 s killed every worker of a busy 2-core machine.")
     warm_up: bool = Field(True, description="Load the enabled layers' models (embedder, knowledge base index, "
                           "support verifier) when the server starts, in a thread; /readyz is 503 until done. "
                           "Off: they load on the first request that needs them.")
@@ -407,6 +414,8 @@ class GuardConfig(BaseSettings):
                 _derive(self.review, "tiers", ["high", "medium", "low"])
         if spec.max_latency_s is not None and "timeout_s" not in self.models.model_fields_set:
             _derive(self.models, "timeout_s", spec.max_latency_s)
+        if "deadline_s" not in self.models.model_fields_set:
+            _derive(self.models, "deadline_s", spec.max_latency_s or 2 * self.models.timeout_s)
 
     @field_validator("models")
     @classmethod

@@ -8,7 +8,6 @@ is loaded as sentence-transformers would.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -113,10 +112,8 @@ class Embedder:
 def _sentence_transformer(source: str, packaged: bool):  # noqa: ANN202 - SentenceTransformer, imported lazily
     from sentence_transformers import SentenceTransformer
 
-    if packaged:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    return SentenceTransformer(source, device="cpu")
+    # Offline by argument, not by HF_HUB_OFFLINE: a library never writes its host's environment.
+    return SentenceTransformer(source, device="cpu", local_files_only=packaged)
 
 
 def length_batches(lengths: list[int], pass_tokens: int = PASS_TOKENS, max_batch: int = MAX_BATCH) -> list[list[int]]:

@@ -7,6 +7,14 @@ class GuardError(Exception):
     """Base class of every error guard raises on purpose."""
 
 
+class InvalidRequest(GuardError, ValueError):
+    """The caller's request cannot be served as sent (the proxy's 400); ``param`` names the offending field."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
 class ConfigError(GuardError, ValueError):
     """The configuration is invalid; the message lists each problem."""
 

@@ -1,8 +1,10 @@
 """The one place guard calls models: litellm underneath, retries, a timeout, fallbacks.
 
 Transient failures (429, 5xx, timeouts, dropped connections) are retried with
-exponential backoff and jitter; a model that still fails hands over to the next
-in ``models.fallbacks``. Whatever survives all of that raises ``ModelCallError``
+exponential backoff and jitter; a model that still fails transiently hands over
+to the next in ``models.fallbacks``. A refusal (400, 401, 404, content) fails at
+once, and one deadline (``models.deadline_s``) bounds the call, retries and
+fallbacks included. Whatever survives all of that raises ``ModelCallError``
 naming the model and the cause: a failed call never becomes an empty answer.
 """
 
@@ -83,34 +85,48 @@ class ModelClient:
         return [primary] + [m for m in self.config.fallbacks if m != primary]
 
     async def _with_policy(self, model: str | None, call: Callable[[str], Awaitable[T]]) -> tuple[str, T]:
+        """``call`` on the model, then on each fallback while failures are transient, all within ``deadline_s``.
+
+        A request the provider refuses (400, 401, 404, a content policy, an empty answer) would fail the same
+        way on a fallback, or be answered by a model the app did not choose: it fails at once.
+        """
+        deadline = None if self.config.deadline_s is None else time.monotonic() + self.config.deadline_s
         attempts: list[tuple[str, str]] = []
         last: BaseException | None = None
         for name in self._chain(model):
             ensure_provider(name)
             try:
-                return name, await self._retrying(name, call)
-            except Exception as exc:  # noqa: BLE001 - every failure moves on to the next model
+                return name, await self._retrying(name, call, deadline)
+            except Exception as exc:  # noqa: BLE001 - reported in the ModelCallError
                 last = exc
                 attempts.append((name, f"{type(exc).__name__}: {_short(exc)}"))
+                if not is_transient(exc) or _past(deadline):
+                    break
         assert last is not None
         raise ModelCallError(self._chain(model)[0], last, attempts)
 
-    async def _retrying(self, name: str, call: Callable[[str], Awaitable[T]]) -> T:
+    async def _retrying(self, name: str, call: Callable[[str], Awaitable[T]], deadline: float | None) -> T:
         """``call(name)``, retried after transient failures up to ``max_attempts`` in all; the last failure raises.
 
         The wait before attempt k+1 is uniform in [0, min(backoff_max_s, backoff_initial_s * 2**(k-1))]
         (exponential backoff, full jitter). A plain loop: tenacity's machinery cost ~60 µs on every call.
+        Each attempt and each wait ends by ``deadline`` (a monotonic time): past it, ``TimeoutError``.
         """
         config = self.config
         attempt = 1
         while True:
             try:
-                return await call(name)
+                if deadline is None:
+                    return await call(name)
+                return await asyncio.wait_for(call(name), timeout=max(0.0, deadline - time.monotonic()))
             except Exception as exc:
-                if attempt >= config.max_attempts or not is_transient(exc):
+                if attempt >= config.max_attempts or not is_transient(exc) or _past(deadline):
                     raise
             cap = min(config.backoff_max_s, config.backoff_initial_s * 2 ** (attempt - 1))
-            await asyncio.sleep(random.uniform(0, cap))
+            wait = random.uniform(0, cap)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                raise asyncio.TimeoutError(f"the call's deadline ({config.deadline_s} s) ends before a next attempt")
+            await asyncio.sleep(wait)
             attempt += 1
 
     async def complete(self, messages: list[dict[str, Any]], model: str | None = None, n: int = 1, **params: Any) -> Completion:
@@ -265,6 +281,10 @@ async def _aclose(response: Any) -> None:
     close = getattr(response, "aclose", None) or getattr(response, "close", None)  # litellm's wrapper | openai's
     if close is not None:
         await close()
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,7 @@ import structlog
 
 from guard.config import LoggingConfig
 
+_request_id: ContextVar[str | None] = ContextVar("guard_request_id", default=None)
 _SECRET_KEYS = ("api_key", "authorization", "password", "secret", "token")
 _TOKEN_COUNTS = ("prompt_tokens", "completion_tokens", "tokens")
 _stdlib_logger = logging.getLogger("guard")
@@ -36,9 +38,11 @@ _console: dict[str, Any] = {"as_json": True, "renderer": _json}  # set by config
 
 
 def _drop_secrets(_: object, __: str, event: dict) -> dict:
-    for key in event:
-        if _is_secret(key):
+    for key, value in event.items():
+        if isinstance(key, str) and _is_secret(key):
             event[key] = "[redacted]"
+        elif isinstance(value, dict):  # e.g. a call's parameters or headers logged as one field
+            event[key] = _drop_secrets(_, __, dict(value))
     return event
 
 
@@ -102,3 +106,16 @@ def get_logger(*processors: Any) -> Any:
             _render,
         ],
     )
+
+
+def bind_request_id(request_id: str) -> None:
+    """Name the request the current task serves, so an error raised past guard can still be logged with its id.
+
+    guard's own context variable (not structlog's contextvars, which belong to the host).
+    """
+    _request_id.set(request_id)
+
+
+def current_request_id() -> str | None:
+    """The id of the request the current task serves, if guard has started one."""
+    return _request_id.get()

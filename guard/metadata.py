@@ -62,9 +62,12 @@ class LatencyMs(BaseModel):
 
 class GuardUsage(BaseModel):
     latency_ms: LatencyMs = Field(default_factory=LatencyMs)
-    prompt_tokens: int = 0
+    prompt_tokens: int = Field(0, description="The returned answer's tokens, as the OpenAI usage reports them.")
     completion_tokens: int = 0
-    cost_usd: float | None = Field(None, description="Model cost; None when the price is unknown, never a silent 0.")
+    samples_prompt_tokens: int = Field(0, description="guard's own extra self-consistency samples.")
+    samples_completion_tokens: int = 0
+    cost_usd: float | None = Field(None, description="Model cost, samples included; None when the price is "
+                                   "unknown, never a silent 0.")
     verification_cost_usd: float = 0.0
 
 

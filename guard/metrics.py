@@ -2,17 +2,20 @@
 
 Each ``GuardMetrics`` owns its own ``CollectorRegistry``: two guards in one
 process (or a test suite making hundreds) never collide in, or pollute, the
-global registry. Per request only counters and histograms move; the text
+global registry. With several server workers, prometheus_client's multiprocess
+mode sums them (see ``render``). Per request only counters and histograms move; the text
 exposition is built only when something scrapes ``render()``.
 Times are exported in seconds, as Prometheus conventions ask.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from guard.store.models import RequestRecord
 
@@ -41,7 +44,9 @@ class GuardMetrics:
         self._tokens = Counter("guard_tokens", "Tokens used by answers, by direction.", ["model", "type"], registry=r)
         self._cost = Counter("guard_cost_usd", "Spend in USD: the answer, extra self-consistency samples, "
                              "and verification calls.", ["model", "kind"], registry=r)
-        self._review_depth = Gauge("guard_review_queue_depth", "Review items waiting for a person.", registry=r)
+        # One store behind every worker: the most recent count any worker read is the queue's depth.
+        self._review_depth = Gauge("guard_review_queue_depth", "Review items waiting for a person.", registry=r,
+                                   multiprocess_mode="mostrecent")
         self._store_failures = Counter("guard_store_write_failures", "Records the store could not write.",
                                        ["reason"], registry=r)
         # metric.labels(...) validates and locks on every call (~5 µs, five times per answer); its child for
@@ -82,5 +87,13 @@ class GuardMetrics:
         self._review_depth.set(pending)
 
     def render(self) -> tuple[bytes, str]:
-        """The exposition body and its content type, for ``GET /metrics``."""
+        """The exposition body and its content type, for ``GET /metrics``.
+
+        Under ``guard serve --workers N`` (``PROMETHEUS_MULTIPROC_DIR`` set by the server for the run) every
+        worker's counts are summed: a scrape reaches one worker but reports them all.
+        """
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -7,18 +7,19 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from functools import partial
 from typing import Any
 
 from guard.confidence import ConfidenceModel
 from guard.config import GuardConfig, load_config
-from guard.errors import StoreUnavailable, UnknownRequest
+from guard.errors import InvalidRequest, StoreUnavailable, UnknownRequest
 from guard.layers import default_layers
 from guard.layers.base import Layer, Phase, Skip
 from guard.layers.token_confidence import keep_logprobs, request_logprobs
 from guard.llm import Completion, ModelClient, supports_logprobs
 from guard.openai_direct import token_cost
-from guard.logs import get_logger
+from guard.logs import bind_request_id, get_logger
 from guard.messages import is_tool_call_only, last_user_text
 from guard.metadata import GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
 from guard.metrics import GuardMetrics
@@ -27,7 +28,8 @@ from guard.records import redact_record, request_record
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk, build_chunk, build_completion
 from guard.review import HELD_MESSAGE, is_audit_sample, needs_review, record_decision, redact_review, review_item
 from guard.state import RequestState, Source
-from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store, open_store
+from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store
+from guard.store.lazy import LazyStore
 from guard.store.writer import RecordWriter
 from guard.tiers import tier_for, ux_for
 from guard.tracing import emit_span
@@ -61,7 +63,8 @@ class Guard:
         self.confidence = confidence or ConfidenceModel(verifier=self.config.support.verifier)
         telemetry = self.config.telemetry
         # The review queue always lives in the store; telemetry.enabled only turns request records off.
-        self.store = store or open_store(telemetry.database, busy_timeout_s=telemetry.busy_timeout_s)
+        # Opened on first use: building a Guard creates no file (guard.store.lazy).
+        self.store: Store = store or LazyStore(telemetry.database, busy_timeout_s=telemetry.busy_timeout_s)  # type: ignore[assignment]
         self.metrics = metrics or GuardMetrics()
         self.redactor = Redactor(self.config)
         self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
@@ -114,8 +117,9 @@ class Guard:
         try:
             await self._run_phase(state, "before_model")
             if state.refusal is None and provisional:
-                async for chunk in self._stream_provisional(state, chunk_id, created, started):
-                    yield chunk
+                async with aclosing(self._stream_provisional(state, chunk_id, created, started)) as relayed:
+                    async for chunk in relayed:  # closed when we are, not when the garbage collector gets to it
+                        yield chunk
                 await self._run_phase(state, "after_model")
                 meta = await self._verdict(state, started, route=not state.tool_calls_only)
             else:
@@ -204,9 +208,15 @@ class Guard:
 
     def _new_state(self, messages: list[dict[str, Any]], model: str | None, params: dict[str, Any]) -> RequestState:
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
-            raise ValueError("messages must be a list of {'role': ..., 'content': ...} mappings")
+            raise InvalidRequest("messages must be a list of {'role': ..., 'content': ...} mappings", "messages")
+        n = params.get("n")
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= self.config.models.max_n):
+            raise InvalidRequest(f"n must be a whole number from 1 to {self.config.models.max_n} (models.max_n), "
+                                 f"got {n!r}", "n")
+        request_id = new_request_id()
+        bind_request_id(request_id)  # an exception that escapes is logged with this id (adapters/server/errors.py)
         return RequestState(
-            request_id=new_request_id(), config=self.config, model=model or self.config.models.default,
+            request_id=request_id, config=self.config, model=model or self.config.models.default,
             messages=messages, params=params,
         )
 
@@ -347,6 +357,8 @@ class Guard:
             usage=GuardUsage(
                 prompt_tokens=state.usage.prompt_tokens,
                 completion_tokens=state.usage.completion_tokens,
+                samples_prompt_tokens=state.usage.samples_prompt_tokens,
+                samples_completion_tokens=state.usage.samples_completion_tokens,
                 cost_usd=state.usage.model_cost_usd,
                 verification_cost_usd=state.usage.verification_cost_usd,
             ),

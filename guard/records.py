@@ -41,8 +41,8 @@ def request_record(state: RequestState, *, started: float, streamed: bool, quest
         latency_model_ms=round(usage.model_ms, 2),
         latency_guard_ms=round(total - usage.model_ms, 2),
         ttft_ms=state.ttft_ms,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
+        prompt_tokens=usage.prompt_tokens + usage.samples_prompt_tokens,  # every token paid for
+        completion_tokens=usage.completion_tokens + usage.samples_completion_tokens,
         cost_usd=usage.cost_usd,
         samples_cost_usd=usage.samples_cost_usd,
         verification_cost_usd=usage.verification_cost_usd,

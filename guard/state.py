@@ -33,19 +33,25 @@ class Claim:
 
 @dataclass
 class Usage:
+    """The answer's tokens (what the OpenAI ``usage`` reports) apart from guard's own extra samples."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = 0.0  # the answer's own model call(s); None once any price is unknown
-    samples_cost_usd: float | None = 0.0  # extra self-consistency samples, kept apart for the cost report
+    samples_prompt_tokens: int = 0  # extra self-consistency samples: guard's own usage, not the answer's
+    samples_completion_tokens: int = 0
+    samples_cost_usd: float | None = 0.0  # kept apart for the cost report
     verification_cost_usd: float = 0.0
     model_ms: float = 0.0
 
     def add(self, prompt_tokens: int, completion_tokens: int, cost_usd: float | None, *, samples: bool = False) -> None:
-        self.prompt_tokens += prompt_tokens
-        self.completion_tokens += completion_tokens
         if samples:
+            self.samples_prompt_tokens += prompt_tokens
+            self.samples_completion_tokens += completion_tokens
             self.samples_cost_usd = _plus(self.samples_cost_usd, cost_usd)
         else:
+            self.prompt_tokens += prompt_tokens
+            self.completion_tokens += completion_tokens
             self.cost_usd = _plus(self.cost_usd, cost_usd)
 
     @property

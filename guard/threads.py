@@ -66,13 +66,20 @@ def model_forward(torch_threads: bool = True) -> Iterator[None]:
     """Around every model forward: alone in the process, on ``model_threads()`` threads.
 
     ``torch_threads=False`` for a runtime that fixes its thread count itself (ONNX Runtime, per session).
+    The host's torch thread count is restored afterwards: guard sets it only for its own forwards.
     """
     with _MODEL_LOCK:
-        if torch_threads:
-            import torch
+        if not torch_threads:
+            yield
+            return
+        import torch
 
-            torch.set_num_threads(model_threads())
-        yield
+        host_threads = torch.get_num_threads()
+        torch.set_num_threads(model_threads())
+        try:
+            yield
+        finally:
+            torch.set_num_threads(host_threads)  # the host's own torch work keeps the count it chose
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import litellm
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -30,7 +31,9 @@ from guard.adapters.server.records import Records, json_response
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
+from guard.logs import configure_logging
 from guard.pipeline import Guard
+from guard.threads import single_threaded_blas
 
 
 def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] | None = None) -> Starlette:
@@ -74,7 +77,8 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
     async def error_response(request: Request, exc: Exception) -> Response:
         return api_error(exc, guard.log).response()  # guard's logger: it masks PII in what an exception quotes
 
-    # GuardError and ValueError are answered like ApiError (no traceback); anything else is a logged 500.
+    # Every exception gets the OpenAI error shape: the client's own mistakes (ApiError, InvalidRequest) a 4xx,
+    # guard's own failures a 500 logged with the request id (guard.adapters.server.errors.api_error).
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: error_response, GuardError: error_response, ValueError: error_response,
         HTTPException: _http_error, Exception: error_response})
@@ -99,11 +103,21 @@ def app_from_env() -> Starlette:
 
 
 def served_app(config: GuardConfig) -> Starlette:
-    """The app ``guard serve`` runs in a process it owns: the heap is settled after start-up and the warm-up."""
+    """The app ``guard serve`` runs in a process it owns (its only one, or each of ``--workers N``): the process
+    is set up for serving, the heap is settled after start-up and the warm-up."""
+    own_process(config)
     guard = Guard(config)
     app = create_app(guard, config, warm_up=_settled(guard.warm_up) if config.server.warm_up else None)
     settle_heap()
     return app
+
+
+def own_process(config: GuardConfig) -> None:
+    """What a serving process sets for itself, and a library host never gets: guard's log lines on stderr,
+    BLAS on one thread, no litellm banners between the JSON lines. Run in every worker, as each is a process."""
+    configure_logging(config.logging)
+    single_threaded_blas()
+    litellm.suppress_debug_info = True
 
 
 def _settled(warm_up: Callable[[], Any]) -> Callable[[], Any]:

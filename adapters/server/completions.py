@@ -9,7 +9,8 @@ before the first chunk get their own status; later ones arrive as an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -96,19 +97,20 @@ def guard_headers(meta: GuardMetadata) -> dict[str, str]:
     return headers
 
 
-async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any) -> Response:
+async def _stream(chunks: AsyncGenerator[GuardedChatCompletionChunk, None], log: Any) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
     headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache"}
     return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
 
 
-async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[GuardedChatCompletionChunk],
+async def _events(first: GuardedChatCompletionChunk, rest: AsyncGenerator[GuardedChatCompletionChunk, None],
                   log: Any) -> AsyncIterator[bytes]:
     yield _event(first)
     try:
-        async for chunk in rest:
-            yield _event(chunk)
+        async with aclosing(rest):  # a client that leaves closes the guarded stream now, not at garbage collection
+            async for chunk in rest:
+                yield _event(chunk)
     except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
         error = api_error(exc, log)
         yield b"data: " + orjson.dumps({"error": {"message": error.message, "type": "server_error",

@@ -45,7 +45,7 @@ class ChatRequest(_Open):
     messages: list[Message] = Field(min_length=1)
     stream: bool | None = None
     stream_options: dict[str, Any] | None = None
-    n: int | None = Field(None, ge=1, le=16)
+    n: int | None = Field(None, ge=1)  # the most is models.max_n, checked by the Guard
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     max_tokens: int | None = Field(None, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from guard import AsyncClient, Client, Guard
@@ -158,4 +159,34 @@ async def test_self_consistency_draws_extra_samples_at_its_own_temperature(upstr
     sent = sorted(upstream.requests, key=lambda r: r.get("n") or 1)
     assert [(r.get("n") or 1, r["temperature"]) for r in sent] == [(1, 0), (2, 0.9)]
     assert len(reply.choices) == 1
-    assert reply.guard.usage.prompt_tokens == 24  # both calls are counted
+    assert (reply.usage.prompt_tokens, reply.guard.usage.prompt_tokens) == (12, 12)  # the answer's call
+    assert reply.guard.usage.samples_prompt_tokens == 12  # the extra samples: guard's own usage
+
+
+def _leave_after_first_words(client: Client, how: str) -> str:
+    """Read a long, slow stream until its first words, then stop reading (``break`` or ``close()``)."""
+    stream = client.chat.completions.create(model="openai/primary-model", messages=QUESTION, stream=True)
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            break
+    if how == "close":
+        stream.close()
+    else:
+        del stream  # the loop's generator goes away with its last reference, as in `for c in create(...): break`
+    return "gr_" + chunk.id.removeprefix("chatcmpl-")
+
+
+@pytest.mark.parametrize("how", ["break", "close"])
+def test_a_sync_stream_left_early_stops_the_upstream_and_is_recorded_as_not_delivered(upstream, how):
+    upstream.script["primary-model"] = [Reply(stream_pieces=[f"word{i} " for i in range(200)], chunk_delay_s=0.02)]
+    with Client(make_config(streaming={"mode": "provisional"})) as client:
+        request_id = _leave_after_first_words(client, how)
+
+        assert upstream.stream_cut.wait(5), "the upstream kept streaming to a consumer that had left"
+        record = None
+        for _ in range(50):
+            client.guard.writer.flush(timeout=1)
+            if (record := client.guard.store.get_request(request_id)) is not None:
+                break
+        assert record is not None and record.delivered is False
+        assert len(record.answer.split()) < 200

@@ -31,3 +31,17 @@ async def test_api_keys_never_reach_the_logs(upstream, capsys):
 
     captured = capsys.readouterr()
     assert SECRET not in captured.err and SECRET not in captured.out
+
+
+def test_secret_fields_are_masked_in_events_even_nested(capsys):
+    """An event that carries a call's parameters or headers (as a debugging log line would) shows no secret."""
+    guard = Guard(make_config(logging={"format": "json", "level": "debug"}))
+    configure_logging(guard.config.logging)
+
+    guard.log.warning("upstream_call", api_key=SECRET, params={"model": "m", "api_key": SECRET,
+                                                               "extra_headers": {"Authorization": f"Bearer {SECRET}"}})
+
+    err = capsys.readouterr().err
+    event = json.loads(next(line for line in err.splitlines() if "upstream_call" in line))
+    assert SECRET not in err
+    assert event["api_key"] == "[redacted]" and event["params"]["model"] == "m"

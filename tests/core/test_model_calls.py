@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guard import Guard, ModelCallError
+from guard import Guard, InvalidRequest, ModelCallError
 from tests.core.conftest import BACKUP, PRIMARY, make_config
 from tests.support.fake_upstream import Reply
 
@@ -41,14 +41,54 @@ async def test_fallback_model_answers_when_the_primary_keeps_failing(upstream, g
     assert upstream.calls_to("primary-model") == 3  # max_attempts before handing over
 
 
-async def test_request_error_is_not_retried_but_falls_back(upstream, guard):
-    upstream.script["primary-model"] = [Reply(status=400, error_message="bad request")]
-    upstream.script["backup-model"] = [Reply(text="Fine.")]
+@pytest.mark.parametrize("status", [400, 401, 404])
+async def test_a_refused_request_is_neither_retried_nor_handed_to_a_fallback(upstream, guard, status):
+    upstream.script["primary-model"] = [Reply(status=status, error_message="refused")]
+    upstream.script["backup-model"] = [Reply(text="An answer from a model the app did not choose.")]
 
-    reply = await guard.acomplete(QUESTION)
+    with pytest.raises(ModelCallError, match="refused"):
+        await guard.acomplete(QUESTION)
 
-    assert reply.choices[0].message.content == "Fine."
     assert upstream.calls_to("primary-model") == 1
+    assert upstream.calls_to("backup-model") == 0
+
+
+async def test_an_empty_answer_is_not_handed_to_a_fallback(upstream, guard):
+    upstream.script["primary-model"] = [Reply(text="")]
+
+    with pytest.raises(ModelCallError, match="no content"):
+        await guard.acomplete(QUESTION)
+
+    assert upstream.calls_to("backup-model") == 0
+
+
+async def test_one_deadline_bounds_every_attempt_and_fallback(upstream):
+    """Three slow failures per model would run six attempts; the deadline ends the call within the primary's."""
+    upstream.script["primary-model"] = [Reply(status=503, delay_s=0.3)]
+    upstream.script["backup-model"] = [Reply(status=503, delay_s=0.3)]
+    guard = Guard(make_config(models={"default": PRIMARY, "fallbacks": [BACKUP], "max_attempts": 3,
+                                      "backoff_initial_s": 0.01, "backoff_max_s": 0.01, "timeout_s": 5,
+                                      "deadline_s": 0.8}))
+
+    with pytest.raises(ModelCallError) as caught:
+        await guard.acomplete(QUESTION)
+
+    assert upstream.calls_to("backup-model") == 0
+    assert isinstance(caught.value.cause, TimeoutError)
+
+
+def test_the_deadline_defaults_to_the_latency_budget_else_twice_the_timeout():
+    assert make_config(models={"default": PRIMARY, "timeout_s": 7}).models.deadline_s == 14
+    assert make_config(product={"max_latency_s": 3}).models.deadline_s == 3
+
+
+async def test_a_client_asking_for_more_choices_than_configured_is_refused(upstream):
+    guard = Guard(make_config(models={"default": PRIMARY, "max_n": 2}))
+
+    with pytest.raises(InvalidRequest, match="models.max_n"):
+        await guard.acomplete(QUESTION, n=3)
+
+    assert upstream.requests == []
 
 
 async def test_final_failure_raises_an_error_naming_the_model_and_cause(upstream, guard):

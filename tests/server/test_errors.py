@@ -135,3 +135,33 @@ def test_an_unexpected_error_is_a_500_and_its_log_line_masks_personal_data(start
     assert caught.value.body["code"] == "internal_error"
     logged = capsys.readouterr().err
     assert "unhandled_error" in logged and "jane.doe@example.com" not in logged
+
+
+def test_guards_own_value_error_is_a_500_logged_with_the_request_id_not_the_clients_400(start_proxy, monkeypatch,
+                                                                                          capsys):
+    """Only the client's mistakes are 400s: a bug inside guard must show as a 500, or no test would see it."""
+    proxy = start_proxy(product={"pii_handling": "redact"}, logging={"format": "json"})
+    configure_logging(proxy.guard.config.logging)
+
+    async def broken(*_args, **_kwargs):
+        raise ValueError("could not parse the answer for jane.doe@example.com")
+
+    monkeypatch.setattr(proxy.guard.llm, "complete", broken)
+    with pytest.raises(openai.InternalServerError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+
+    assert caught.value.status_code == 500 and caught.value.body["code"] == "internal_error"
+    request_id = caught.value.body["message"].split("(request ")[1].split(")")[0]
+    logged = [line for line in capsys.readouterr().err.splitlines() if "unhandled_error" in line]
+    assert len(logged) == 1 and request_id in logged[0] and request_id.startswith("gr_")
+    assert "jane.doe@example.com" not in logged[0] and "ValueError" in logged[0]
+
+
+def test_more_choices_than_configured_is_the_clients_400_naming_n(start_proxy, upstream):
+    proxy = start_proxy(models={"max_n": 2})
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION, n=3)
+
+    assert caught.value.body["param"] == "n"
+    assert upstream.requests == []

@@ -25,6 +25,7 @@ class Reply:
     prompt_tokens: int = 12
     completion_tokens: int = 5
     chunk_delay_s: float = 0.0  # pause before each streamed chunk: a slow model
+    delay_s: float = 0.0  # pause before answering at all: a slow or overloaded model
     headers: dict[str, str] = field(default_factory=dict)  # sent with an error status, e.g. retry-after
     # (token, log-probability) pairs returned when the request asks for logprobs; None: the provider has none
     logprobs: list[tuple[str, float]] | None = None
@@ -97,6 +98,7 @@ class FakeUpstream:
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         model = body.get("model", "")
         reply = self._next(model)
+        time.sleep(reply.delay_s)
         if reply.status != 200:
             payload = json.dumps({"error": {"message": reply.error_message, "type": "server_error", "param": None,
                                             "code": None}}).encode()
