@@ -112,10 +112,10 @@ def _print_item(item: ReviewItem) -> None:
 def _decide(review_id: str, decision: Decision, config_path: Optional[Path], database: Optional[str],
             reviewer: Optional[str], final_text: Optional[str] = None, reason: Optional[str] = None) -> None:
     config = _config(config_path)
-    webhook = WebhookSender(config)
     if final_text is not None:
         final_text = Redactor(config).redact(final_text)
     with _store(config, database) as store:
+        webhook = WebhookSender(config, store)
         try:
             item = record_decision(store, webhook, review_id, decision, reviewer=reviewer or getpass.getuser(),
                                    final_text=final_text, reason=reason)
@@ -123,7 +123,7 @@ def _decide(review_id: str, decision: Decision, config_path: Optional[Path], dat
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
         finally:
-            webhook.close()  # a CLI exits right away: deliver the event first
+            webhook.close()  # a CLI exits right away: try to deliver first (else a server delivers it later)
     console.print(f"{item.id}: {item.status} by {item.reviewer}")
 
 

@@ -65,7 +65,7 @@ class Guard:
         self.metrics = metrics or GuardMetrics()
         self.redactor = Redactor(self.config)
         self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
-        self.webhook = WebhookSender(self.config)
+        self.webhook = WebhookSender(self.config, self.store)
         # Records are redacted in the writer's thread; by a partial, as a bound method would keep the Guard alive.
         redact = partial(redact_record, redactor=self.redactor)
         self.writer = RecordWriter(self.store, queue_size=telemetry.queue_size, batch_size=telemetry.batch_size,
