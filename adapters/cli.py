@@ -1,4 +1,4 @@
-"""The ``guard`` command: ``guard kb ...``, ``guard eval ...`` and ``guard review ...``."""
+"""The ``guard`` command: ``guard kb ...``, ``guard eval ...``, ``guard review ...``, ``report``, ``purge``, ``serve``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import typer  # noqa: E402
 
 from guard.adapters.kb_cli import kb_app  # noqa: E402
+from guard.adapters.purge_cli import purge  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
 from guard.adapters.serve_cli import serve  # noqa: E402
@@ -20,4 +21,5 @@ app.add_typer(kb_app, name="kb", help="Build and inspect the knowledge base answ
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
+app.command("purge", help="Delete records and ended review items older than a date.")(purge)
 app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
+from guard import Guard, GuardConfig
 from guard.config import ReviewConfig, load_config
 from guard.errors import ConfigError
 from guard.review import record_decision
@@ -195,3 +197,25 @@ def test_the_secret_comes_from_the_environment_and_is_never_shown(tmp_path, monk
 def test_a_url_without_a_secret_is_a_config_error():
     with pytest.raises(ConfigError, match="webhook_secret"):
         load_config(review={"webhook_url": "https://app.example/hook"})
+
+
+def test_notify_by_webhook_without_a_url_is_a_config_error():
+    with pytest.raises(ConfigError, match="review.notify"):
+        load_config(review={"notify": "webhook"})
+
+
+def _warnings(caplog, **config) -> list[str]:
+    with caplog.at_level(logging.WARNING, logger="guard"):
+        Guard(GuardConfig(**config), layers=[]).close()
+    return [r.getMessage() for r in caplog.records if r.name == "guard" and "held_answers_need_polling" in r.getMessage()]
+
+
+def test_held_answers_with_no_webhook_and_no_stated_way_to_learn_decisions_are_warned_about(caplog):
+    assert len(_warnings(caplog, review={"policy": "block"})) == 1
+
+
+@pytest.mark.parametrize("review", [{"policy": "block", "notify": "poll"}, {"policy": "flag"},
+                                    {"policy": "block", "webhook_url": "https://app.example/hook",
+                                     "webhook_secret": SECRET}])
+def test_no_warning_when_the_app_is_told_polling_is_intended_or_nothing_is_held(caplog, review):
+    assert _warnings(caplog, review=review) == []
