@@ -64,7 +64,7 @@ class WebhookSender:
     """
 
     def __init__(self, config: GuardConfig | ReviewConfig, store: Store, *, timeout_s: float = 10.0,
-                 backoff_initial_s: float = 0.5, backoff_max_s: float = 300.0, poll_s: float = 1.0):
+                 backoff_initial_s: float = 1.0, backoff_max_s: float = 300.0, poll_s: float = 1.0):
         review = config.review if isinstance(config, GuardConfig) else config
         self.url = review.webhook_url
         self._store = store
