@@ -1,4 +1,4 @@
-"""The ``guard`` command: ``guard kb ...``, ``guard eval ...``, ``guard review ...``, ``report``, ``purge``, ``serve``."""
+"""The ``guard`` command: ``kb``, ``eval``, ``review``, ``report``, ``purge`` and ``serve``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 ``list`` shows what waits (held answers first), ``show`` everything a reviewer
 needs to judge one item, and ``approve`` / ``edit`` / ``reject`` decide it. A
-decision on a held answer is posted to the app's webhook when one is configured.
+decision on a held answer goes to the app through the store's outbox (posted now when a webhook is
+configured and reachable, else by the next guard that drains the outbox).
 """
 
 from __future__ import annotations

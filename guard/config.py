@@ -175,9 +175,9 @@ class ReviewConfig(_Section):
     webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")
-    webhook_max_attempts: int = Field(10, ge=1, le=20, description="POST attempts per event, first included; 5xx, "
-                                      "429, timeouts and connection errors are retried with backoff (from 1 s, doubling, "
-                                      "jittered, at most 5 min apart: 10 attempts span 4 to 8 minutes).")
+    webhook_max_attempts: int = Field(10, ge=1, le=20, description="POST attempts per event, first included; "
+                                      "5xx, 429, timeouts and connection errors are retried with backoff (from 1 s, "
+                                      "doubling, jittered, at most 5 min apart: 10 attempts span 4 to 8 minutes).")
     notify: Literal["webhook", "poll"] | None = Field(
         None, description="How the app learns that a held answer was decided or expired: 'webhook' (events POSTed "
                           "to webhook_url from the store's outbox) or 'poll' (GET /v1/requests/{id}, "

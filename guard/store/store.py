@@ -327,19 +327,22 @@ class Store:
     # -- housekeeping --------------------------------------------------------
 
     def purge_records(self, before: datetime, *, batch: int = 5000) -> int:
-        """Delete request records created before ``before``, with feedback and refused rows as old; returns
-        how many records went. In batches, each its own transaction, so a large purge never holds a long lock."""
+        """Delete request records created before ``before``, with feedback and refused rows as old; how many records.
+
+        In batches, each its own transaction, so a large purge never holds a long lock.
+        """
         old_feedback = feedback.c.created_at < before
-        self._delete(feedback_events, feedback_events.c.request_id.in_(select(feedback.c.request_id).where(old_feedback)),
-                     feedback_events.c.id, batch)
+        of_old_feedback = feedback_events.c.request_id.in_(select(feedback.c.request_id).where(old_feedback))
+        self._delete(feedback_events, of_old_feedback, feedback_events.c.id, batch)
         self._delete(feedback, old_feedback, feedback.c.request_id, batch)
         self._delete(dead_letters, dead_letters.c.at < before, dead_letters.c.id, batch)
         return self._delete(requests, requests.c.created_at < before, requests.c.request_id, batch)
 
     def purge_reviews(self, before: datetime, *, batch: int = 5000) -> int:
-        """Delete review items created before ``before`` that ended, with their history and sent events;
-        returns how many items went. Pending items stay, however old: a held draft exists nowhere else,
-        and so do events not yet delivered."""
+        """Delete review items created before ``before`` that ended, with their history and sent events; how many.
+
+        Pending items stay, however old: a held draft exists nowhere else; so do events not yet delivered.
+        """
         ended = (reviews.c.created_at < before) & (reviews.c.status != "pending")
         old = select(reviews.c.id).where(ended)
         self._delete(outbox, outbox.c.review_id.in_(old) & (outbox.c.status != "pending"), outbox.c.id, batch)

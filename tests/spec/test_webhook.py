@@ -1,4 +1,4 @@
-"""The review webhook: events from the store's outbox, signed, retried on server errors, never lost, never in the caller's way."""
+"""The review webhook: events from the store's outbox, signed, retried, never lost, never in the caller's way."""
 
 from __future__ import annotations
 
@@ -207,7 +207,8 @@ def test_notify_by_webhook_without_a_url_is_a_config_error():
 def _warnings(caplog, **config) -> list[str]:
     with caplog.at_level(logging.WARNING, logger="guard"):
         Guard(GuardConfig(**config), layers=[]).close()
-    return [r.getMessage() for r in caplog.records if r.name == "guard" and "held_answers_need_polling" in r.getMessage()]
+    return [r.getMessage() for r in caplog.records
+            if r.name == "guard" and "held_answers_need_polling" in r.getMessage()]
 
 
 def test_held_answers_with_no_webhook_and_no_stated_way_to_learn_decisions_are_warned_about(caplog):

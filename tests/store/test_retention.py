@@ -23,9 +23,9 @@ def seed(store) -> None:
     store.write_requests([record("gr_old", at=OLD), record("gr_new", at=RECENT)])
     store.record_feedback("gr_old", rating=1)
     store.record_feedback("gr_new", rating=-1)
-    for review_id, at, policy in (("rv_old", OLD, "block"), ("rv_old_pending", OLD, "flag"), ("rv_new", RECENT, "flag")):
-        store.submit_review(item(review_id, request_id="gr_" + review_id, at=at, policy=policy,
-                                 expires_in=None))
+    for review_id, at, policy in (("rv_old", OLD, "block"), ("rv_old_pending", OLD, "flag"),
+                                  ("rv_new", RECENT, "flag")):
+        store.submit_review(item(review_id, request_id="gr_" + review_id, at=at, policy=policy, expires_in=None))
     store.decide_review("rv_old", "approved", reviewer="ana")
     store.decide_review("rv_new", "approved", reviewer="ana")
 
