@@ -172,7 +172,8 @@ class ReviewConfig(_Section):
     policy: Literal["flag", "block"] | None = None
     expire_after_s: float | None = Field(3 * 24 * 3600, gt=0, description="Pending items expire after this long "
                                          "(default 3 days); null keeps them until decided.")
-    webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
+    webhook_url: str | None = Field(None, description="POSTed each decision or expiry of a held answer, signed, from the "
+                                       "store's outbox; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")
     webhook_max_attempts: int = Field(10, ge=1, le=20, description="POST attempts per event, first included; "

@@ -29,7 +29,7 @@ def purge(store: Store, *, records_before: datetime | None = None,
     return deleted
 
 
-def purge_expired(store: Store, config: GuardConfig, now: datetime | None = None) -> dict[str, int]:
+def purge_past_retention(store: Store, config: GuardConfig, now: datetime | None = None) -> dict[str, int]:
     """``purge`` with the cut-offs the configured retentions give at ``now``."""
     now = now or utcnow()
     records, reviews = config.telemetry.retention_days, config.review.retention_days
@@ -38,7 +38,7 @@ def purge_expired(store: Store, config: GuardConfig, now: datetime | None = None
 
 
 class Purger:
-    """Runs ``purge_expired`` at start and every ``telemetry.purge_interval_s`` in a daemon thread.
+    """Runs ``purge_past_retention`` at start and every ``telemetry.purge_interval_s`` in a daemon thread.
 
     Without a retention configured it starts nothing. A failed purge is logged and tried at the next interval.
     """
@@ -59,7 +59,7 @@ class Purger:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                deleted = purge_expired(self._store, self._config)
+                deleted = purge_past_retention(self._store, self._config)
             except Exception as exc:  # noqa: BLE001 - the thread must outlive a store that is away for a while
                 log.warning("purge_failed", error=f"{type(exc).__name__}: {exc}")
             else:
