@@ -1,4 +1,5 @@
-"""The ``guard`` command: ``guard init``, ``guard kb ...``, ``guard serve``, ``guard eval ...``, ``guard review ...``.
+"""The ``guard`` command: ``guard init``, ``guard kb ...``, ``guard serve``, ``guard eval ...``, ``guard review ...``,
+``guard report``, ``guard purge``.
 
 Help must come back at once (``guard --help`` in well under a second), so the command modules import only
 typer at the top; litellm, the models and the store load in the body of the command that needs them.
@@ -20,6 +21,7 @@ import typer  # noqa: E402
 
 from guard.adapters.init_cli import init  # noqa: E402
 from guard.adapters.kb_cli import kb_app  # noqa: E402
+from guard.adapters.purge_cli import purge  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
 from guard.adapters.serve_cli import serve  # noqa: E402
@@ -34,6 +36,7 @@ app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SD
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
+app.command("purge", help="Delete records and ended review items older than a date.")(purge)
 
 
 def _version(value: bool) -> None:

@@ -2,7 +2,8 @@
 
 ``list`` shows what waits (held answers first), ``show`` everything a reviewer
 needs to judge one item, and ``approve`` / ``edit`` / ``reject`` decide it. A
-decision on a held answer is posted to the app's webhook when one is configured.
+decision on a held answer goes to the app through the store's outbox (posted now when a webhook is
+configured and reachable, else by the next guard that drains the outbox).
 """
 
 from __future__ import annotations
@@ -145,10 +146,10 @@ def _decide(review_id: str, decision: Decision, config_path: Optional[Path], dat
 
     console = _console()
     config = _config(config_path)
-    webhook = WebhookSender(config)
     if final_text is not None:
         final_text = Redactor(config).redact(final_text)
     with _store(config, database) as store:
+        webhook = WebhookSender(config, store)
         try:
             item = record_decision(store, webhook, review_id, decision, reviewer=reviewer or getpass.getuser(),
                                    final_text=final_text, reason=reason)
@@ -156,7 +157,7 @@ def _decide(review_id: str, decision: Decision, config_path: Optional[Path], dat
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
         finally:
-            webhook.close()  # a CLI exits right away: deliver the event first
+            webhook.close()  # a CLI exits right away: try to deliver first (else a server delivers it later)
     console.print(f"{item.id}: {item.status} by {item.reviewer}")
 
 

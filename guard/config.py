@@ -184,16 +184,28 @@ class ReviewConfig(_Section):
     audit_fraction: float = Field(0.02, ge=0, le=1, description="Share of unflagged answers (support checked, no "
                                   "unsupported claim) also queued as `audit` items, never held, so the report can "
                                   "count what guard missed.")
-    webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
+    webhook_url: str | None = Field(None, description="POSTed each decision or expiry of a held answer, signed, from the "
+                                       "store's outbox; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")
-    webhook_max_attempts: int = Field(5, ge=1, le=20, description="POST attempts per event, first included; 5xx, "
-                                      "timeouts and connection errors are retried with backoff.")
+    webhook_max_attempts: int = Field(10, ge=1, le=20, description="POST attempts per event, first included; "
+                                      "5xx, 429, timeouts and connection errors are retried with backoff (from 1 s, "
+                                      "doubling, jittered, at most 5 min apart: 10 attempts span 4 to 8 minutes).")
+    notify: Literal["webhook", "poll"] | None = Field(
+        None, description="How the app learns that a held answer was decided or expired: 'webhook' (events POSTed "
+                          "to webhook_url from the store's outbox) or 'poll' (GET /v1/requests/{id}, "
+                          "Guard.review_for). Default: webhook when webhook_url is set, else poll.")
+    retention_days: float | None = Field(None, gt=0, description="Decided and expired items older than this are "
+                                         "deleted (with their history and sent events); pending ones are kept. "
+                                         "null keeps them all.")
 
     @model_validator(mode="after")
     def _webhook_signed(self) -> "ReviewConfig":
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("review.webhook_url needs review.webhook_secret (GUARD_REVIEW__WEBHOOK_SECRET) to sign events")
+        if self.notify == "webhook" and not self.webhook_url:
+            raise ValueError("review.notify 'webhook' needs review.webhook_url; with 'poll' the app asks "
+                             "GET /v1/requests/{id} for the decision")
         return self
 
 
@@ -214,6 +226,10 @@ class TelemetryConfig(_Section):
                             "records are dropped and counted as store write failures.")
     batch_size: int = Field(200, ge=1, description="Records the background writer commits per transaction.")
     busy_timeout_s: float = Field(5.0, ge=0, description="How long a SQLite write waits for a lock held elsewhere.")
+    retention_days: float | None = Field(None, gt=0, description="Request records, their feedback and refused "
+                                         "records older than this are deleted in the background; null keeps them.")
+    purge_interval_s: float = Field(3600.0, gt=0, description="How often the background purge runs when a "
+                                    "retention is set (telemetry.retention_days, review.retention_days).")
 
 
 class LoggingConfig(_Section):

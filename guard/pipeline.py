@@ -26,6 +26,7 @@ from guard.metrics import GuardMetrics
 from guard.pii import Redactor, redact_processor
 from guard.records import redact_record, request_record
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk, build_chunk, build_completion
+from guard.retention import Purger
 from guard.review import HELD_MESSAGE, is_audit_sample, needs_review, record_decision, redact_review, review_item
 from guard.state import RequestState, Source
 from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store
@@ -68,7 +69,9 @@ class Guard:
         self.metrics = metrics or GuardMetrics()
         self.redactor = Redactor(self.config)
         self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
-        self.webhook = WebhookSender(self.config)
+        self.webhook = WebhookSender(self.config, self.store)
+        self.purger = Purger(self.store, self.config)
+        _warn_if_decisions_are_only_polled(self.config, self.log)
         # Records are redacted in the writer's thread; by a partial, as a bound method would keep the Guard alive.
         redact = partial(redact_record, redactor=self.redactor)
         self.writer = RecordWriter(self.store, queue_size=telemetry.queue_size, batch_size=telemetry.batch_size,
@@ -481,6 +484,7 @@ class Guard:
         if self.writer is not None:
             self.writer.close(timeout)
         self.webhook.close(timeout)
+        self.purger.close(timeout)
         self.store.close()
 
     async def aclose(self, timeout: float = 10.0) -> None:
@@ -500,6 +504,15 @@ class Guard:
 
     def _redact(self, text: str | None) -> str | None:
         return None if text is None else self.redactor.redact(text)
+
+def _warn_if_decisions_are_only_polled(config: GuardConfig, log: Any) -> None:
+    """Held answers reach their user only if the app learns the decision: say so when nothing was chosen."""
+    review = config.review
+    if review.enabled and review.policy == "block" and review.notify is None and not review.webhook_url:
+        log.warning("held_answers_need_polling", detail="review.policy is block and no review.webhook_url is set: "
+                    "the app must poll GET /v1/requests/{id} (or Guard.review_for) to deliver decided answers; "
+                    "set review.notify: poll to say that is intended, or set review.webhook_url")
+
 
 def _without_n(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "n"}

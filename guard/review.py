@@ -3,7 +3,7 @@
 The queue itself lives in the store (``guard.store``), never in memory: under
 ``block`` the draft exists nowhere else. A reviewer's decision is kept as a
 label (approved = faithful, rejected = hallucinated) for calibration, and for a
-held answer it is pushed to the app's webhook so the answer can be delivered.
+held answer it goes to the app through the store's outbox (``guard.webhook``) so the answer can be delivered.
 """
 
 from __future__ import annotations
@@ -75,19 +75,14 @@ def redact_review(item: ReviewItem, redactor: Redactor) -> ReviewItem:
 
 def record_decision(store: Store, webhook: WebhookSender, review_id: str, decision: Decision, *, reviewer: str,
                     final_text: str | None = None, reason: str | None = None) -> ReviewItem:
-    """Record a reviewer's decision (atomically: one of two racing reviewers wins) and tell the app about held ones."""
+    """Record a reviewer's decision (atomically: one of two racing reviewers wins) and tell the app about held ones.
+
+    The store queues a held item's event in the decision's own transaction; the sender is only woken.
+    """
     item = store.decide_review(review_id, decision, reviewer=reviewer, final_text=final_text, reason=reason)
     if item.policy == "block":
-        webhook.send(decision_event(item))
+        webhook.notify()
     return item
-
-
-def decision_event(item: ReviewItem) -> dict[str, Any]:
-    """The webhook body for a decided item; ``answer`` is what the app may now deliver (None when rejected)."""
-    answer = {"approved": item.draft, "edited": item.final_text}.get(item.status)
-    return {"type": "review.decided", "review_id": item.id, "request_id": item.request_id, "status": item.status,
-            "answer": answer, "reviewer": item.reviewer, "reason": item.reason,
-            "decided_at": item.decided_at.isoformat() if item.decided_at else None}
 
 
 def labels(store: Store) -> list[tuple[dict[str, Any], int]]:

@@ -1,7 +1,14 @@
-"""Tell the app when a person decided a held answer: a signed POST, retried, never in the caller's way.
+"""Tell the app how a held answer ended: a signed POST per event from the store's outbox, retried, never lost.
 
-Each event is sent by one background thread with its own queue and a sync httpx client,
-so ``send`` returns at once from sync code and from the event loop alike.
+A decision or an expiry on a held (``block``) item writes its event to the store's outbox in
+the same transaction (``guard.store``), so an event exists exactly when the decision does,
+whatever happens to the process afterwards. ``WebhookSender`` drains that outbox from one
+background thread: each event is leased to one sender at a time (several workers on one
+PostgreSQL skip each other's rows), POSTed, and marked delivered; a failure is tried again
+later with exponential backoff, up to ``review.webhook_max_attempts``; a 4xx other than 429
+gives up at once. What is not delivered when the process stops waits in the outbox for the
+next sender. The same thread moves items past their time to ``expired``, so an ``expired``
+event goes out even when nobody looks at the queue.
 
 The receiver checks ``x-guard-signature: sha256=<hex>``, the HMAC-SHA256 with the shared
 secret of ``<x-guard-timestamp>.<raw body>``, and rejects old timestamps (``verify_signature``
@@ -14,30 +21,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import queue
+import random
 import threading
 import time
-import uuid
-from typing import Any
+from datetime import timedelta
 
 import httpx
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_when_event_set,
-    wait_random_exponential,
-)
 
 from guard.config import GuardConfig, ReviewConfig
+from guard.errors import StoreUnavailable
 from guard.logs import get_logger
+from guard.store import OutboxEvent, Store, utcnow
 
 log = get_logger()
 
 SIGNATURE_HEADER = "x-guard-signature"
 TIMESTAMP_HEADER = "x-guard-timestamp"
 DELIVERY_HEADER = "x-guard-delivery"
-_STOP = object()
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -56,105 +56,108 @@ def verify_signature(secret: str, body: bytes, timestamp: str, signature: str, *
     return age <= tolerance_s and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-class _Retryable(Exception):
-    """The endpoint answered with a status worth trying again (5xx, 429)."""
-
-
-def _worth_retrying(exc: BaseException) -> bool:
-    return isinstance(exc, (_Retryable, httpx.TransportError))
-
-
 class WebhookSender:
-    """POSTs review decisions to ``review.webhook_url``; a no-op when no URL is configured.
+    """Delivers the store's outbox to ``review.webhook_url``; with no URL configured it does nothing.
 
-    Events queue in memory (at most ``queue_size``; past that, new ones are dropped with an
-    error log) and are tried ``review.webhook_max_attempts`` times with exponential backoff
-    on 5xx, 429, timeouts and connection errors; other 4xx give up at once.
+    The thread starts with the sender and wakes on ``notify`` (a decision here) or every
+    ``poll_s`` (decisions by other workers, retries that came due, items that expired).
     """
 
-    def __init__(self, config: GuardConfig | ReviewConfig, *, timeout_s: float = 10.0,
-                 backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0, queue_size: int = 1000):
+    def __init__(self, config: GuardConfig | ReviewConfig, store: Store, *, timeout_s: float = 10.0,
+                 backoff_initial_s: float = 1.0, backoff_max_s: float = 300.0, poll_s: float = 1.0):
         review = config.review if isinstance(config, GuardConfig) else config
         self.url = review.webhook_url
+        self._store = store
         self._secret = review.webhook_secret.get_secret_value() if review.webhook_secret else ""
         self._max_attempts = review.webhook_max_attempts
         self._timeout_s = timeout_s
-        self._wait = wait_random_exponential(multiplier=backoff_initial_s, max=backoff_max_s)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._abandon = threading.Event()
-        self._lock = threading.Lock()
+        self._lease_s = 2 * timeout_s + 5  # longer than one POST can take: then another sender may try it
+        self._backoff = (backoff_initial_s, backoff_max_s)
+        self._poll_s = poll_s
+        self._wake = threading.Event()
+        self._closing = threading.Event()  # deliver what is due, then stop
+        self._abandon = threading.Event()  # stop after the POST in flight
         self._thread: threading.Thread | None = None
-        self._closed = False
+        if self.url:
+            self._thread = threading.Thread(target=self._run, name="guard-webhook", daemon=True)
+            self._thread.start()
 
-    def send(self, event: dict[str, Any]) -> None:
-        """Queue ``event`` for delivery and return at once; it must be JSON-serialisable."""
-        if not self.url:
-            return
-        body = json.dumps(event, default=str, separators=(",", ":")).encode()
-        with self._lock:
-            if self._closed:
-                log.error("webhook_not_sent", reason="sender closed", event_type=event.get("type"))
-                return
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="guard-webhook", daemon=True)
-                self._thread.start()
-        try:
-            self._queue.put_nowait((uuid.uuid4().hex, body))
-        except queue.Full:
-            log.error("webhook_not_sent", reason="queue full", url=self.url)
+    def notify(self) -> None:
+        """An event was just queued: send it now rather than at the next poll."""
+        self._wake.set()
 
     def close(self, timeout: float = 5.0) -> None:
-        """Deliver what is queued within about ``timeout`` seconds; what is left is logged as not delivered.
+        """Deliver what is due within about ``timeout`` seconds; the rest stays in the outbox for the next sender.
 
         A POST already in flight then still gets up to its HTTP timeout to finish.
         """
-        with self._lock:
-            self._closed = True
-            thread = self._thread
-        if thread is None:
+        if self._thread is None:
             return
-        self._queue.put(_STOP)
-        thread.join(timeout)
-        if thread.is_alive():
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
             self._abandon.set()
-            thread.join(self._timeout_s + 1)
+            self._thread.join(self._timeout_s + 1)
 
     def _run(self) -> None:
         with httpx.Client(timeout=self._timeout_s) as client:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
+            while not self._abandon.is_set():
+                self._wake.clear()
+                try:
+                    self._store.expire_reviews()
+                    sent = self._deliver_due(client)
+                except StoreUnavailable as exc:  # the outbox waits in the database; so does this thread
+                    log.warning("webhook_outbox_unavailable", error=str(exc))
+                    sent = 0
+                except Exception as exc:  # noqa: BLE001 - the thread must outlive any one failure
+                    log.error("webhook_outbox_failed", error=f"{type(exc).__name__}: {exc}")
+                    sent = 0
+                if self._closing.is_set() and not sent:
                     return
-                if self._abandon.is_set():
-                    log.error("webhook_not_sent", reason="closed before delivery", delivery=item[0], url=self.url)
-                    continue
-                self._deliver(client, *item)
+                if not sent:
+                    self._wake.wait(self._poll_s)
 
-    def _deliver(self, client: httpx.Client, delivery: str, body: bytes) -> None:
-        retrying = Retrying(
-            stop=stop_after_attempt(self._max_attempts) | stop_when_event_set(self._abandon),
-            wait=self._wait,
-            retry=retry_if_exception(_worth_retrying),
-            sleep=self._abandon.wait,  # a close() that gives up cuts the backoff short
-            reraise=True,
-        )
+    def _deliver_due(self, client: httpx.Client) -> int:
+        """Send every event due now, one claim at a time; how many were tried."""
+        tried = 0
+        while not self._abandon.is_set():
+            event = self._store.claim_event(self._lease_s)
+            if event is None:
+                break
+            tried += 1
+            self._deliver(client, event)
+        return tried
+
+    def _deliver(self, client: httpx.Client, event: OutboxEvent) -> None:
         try:
-            status = retrying(self._post, client, delivery, body)
-        except Exception as exc:  # noqa: BLE001 - a worker thread must survive any failure
-            log.error("webhook_failed", url=self.url, delivery=delivery,
-                      attempts=retrying.statistics.get("attempt_number"), error=f"{type(exc).__name__}: {exc}")
+            status = self._post(client, event)
+        except httpx.TransportError as exc:
+            self._failed(event, f"{type(exc).__name__}: {exc}", retry=True)
             return
-        if status >= 400:
-            log.error("webhook_rejected", url=self.url, delivery=delivery, status=status)
+        if status < 300:
+            self._store.event_delivered(event.id)
+        else:
+            self._failed(event, f"HTTP {status}", retry=status >= 500 or status == 429)
 
-    def _post(self, client: httpx.Client, delivery: str, body: bytes) -> int:
+    def _failed(self, event: OutboxEvent, error: str, *, retry: bool) -> None:
+        if retry and event.attempts < self._max_attempts:
+            delay = min(self._backoff[1], self._backoff[0] * 2 ** (event.attempts - 1)) * random.uniform(0.5, 1.0)
+            self._store.event_failed(event.id, error, utcnow() + timedelta(seconds=delay))
+            log.warning("webhook_retry", url=self.url, delivery=event.delivery, attempts=event.attempts,
+                        retry_in_s=round(delay, 3), error=error)
+            return
+        self._store.event_failed(event.id, error, None)
+        log.error("webhook_failed", url=self.url, delivery=event.delivery, attempts=event.attempts, error=error,
+                  review_id=event.review_id)
+
+    def _post(self, client: httpx.Client, event: OutboxEvent) -> int:
+        body = json.dumps(event.payload, default=str, separators=(",", ":")).encode()
         timestamp = str(int(time.time()))
         response = client.post(self.url, content=body, headers={
             "content-type": "application/json",
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-            DELIVERY_HEADER: delivery,
+            DELIVERY_HEADER: event.delivery,
         })
-        if response.status_code >= 500 or response.status_code == 429:
-            raise _Retryable(f"HTTP {response.status_code}")
         return response.status_code

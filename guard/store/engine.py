@@ -73,8 +73,25 @@ def create_store_engine(database: str, *, busy_timeout_s: float = 5.0) -> Engine
 
 
 def _json(value: Any) -> str:
-    """Compact JSON (NaN as null, which PostgreSQL's JSONB requires anyway); read back by ``json.loads``."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """Compact JSON (NaN as null, which PostgreSQL's JSONB requires anyway); read back by ``json.loads``.
+
+    JSONB also refuses ``\\u0000``: NUL in any string becomes U+FFFD, as in text columns (``StoredText``).
+    Looked for in the encoded text first, so the common case costs one search.
+    """
+    encoded = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    if b"\\u0000" in encoded:  # also matches an escaped backslash before "u0000": then the re-encoding changes nothing
+        encoded = orjson.dumps(_without_nul(value), option=orjson.OPT_NON_STR_KEYS)
+    return encoded.decode()
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:

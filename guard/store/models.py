@@ -70,6 +70,34 @@ class ReviewItem(BaseModel):
     edit_distance: float | None = None  # normalised 0..1 between draft and final_text, for edited items
     audit: bool = False  # sampled from unflagged answers to count what guard missed (never held for it)
 
+    def app_event(self) -> dict[str, Any]:
+        """What the app is told when a held item ends: ``review.decided`` or ``review.expired``.
+
+        ``answer`` is what the app may now deliver: the draft when approved, the corrected text
+        when edited, None when rejected or expired.
+        """
+        answer = {"approved": self.draft, "edited": self.final_text}.get(self.status)
+        kind = "review.expired" if self.status == "expired" else "review.decided"
+        return {"type": kind, "review_id": self.id, "request_id": self.request_id, "status": self.status,
+                "answer": answer, "reviewer": self.reviewer, "reason": self.reason,
+                "decided_at": self.decided_at.isoformat() if self.decided_at else None}
+
+
+class OutboxEvent(BaseModel):
+    """One event for the app in the store's outbox, delivered to ``review.webhook_url`` by ``guard.webhook``."""
+
+    id: int
+    delivery: str  # the x-guard-delivery header: the same on every attempt, receivers deduplicate on it
+    created_at: datetime
+    type: str
+    review_id: str
+    payload: dict[str, Any]
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None = None
+    done_at: datetime | None = None
+
 
 class FeedbackRecord(BaseModel):
     """What the app's user thought of one answer, and what was really sent; one per request, history kept."""

@@ -62,19 +62,48 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+class StoredText(TypeDecorator[str]):
+    """Text a database can hold, whatever the request carried.
+
+    PostgreSQL refuses NUL in text (and in JSON, see ``engine._json``): it becomes U+FFFD, the
+    replacement character, on both backends. A value longer than a sized column is cut to fit
+    (PostgreSQL refuses it, SQLite would keep it), unless ``clip`` is off, as for ids, where a
+    cut value could name another row. Lookups pass through here too, so they match what was stored.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int | None = None, *, clip: bool = True):
+        super().__init__(length)
+        if length is None:
+            self.impl = Text()  # the DDL the migrations wrote
+        self.clip = clip
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        length = self.impl.length
+        if self.clip and length is not None and len(value) > length:
+            value = value[:length]
+        return value
+
+
 def _id(name: str, *args: Any, **kw: Any) -> Column[str]:
-    return Column(name, String(64), *args, **kw)
+    return Column(name, StoredText(64, clip=False), *args, **kw)
 
 
 requests = Table(
     "requests", metadata,
     _id("request_id", primary_key=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("product", String(200), nullable=False),
-    Column("model_requested", String(200)),
-    Column("model_served", String(200)),
+    Column("product", StoredText(200), nullable=False),
+    Column("model_requested", StoredText(200)),
+    Column("model_served", StoredText(200)),
     Column("streamed", Boolean, nullable=False),
-    Column("tier", String(16)),
+    Column("tier", StoredText(16)),
     Column("confidence", Float),
     Column("signals", Json, nullable=False),
     Column("layers", Json, nullable=False),
@@ -89,12 +118,12 @@ requests = Table(
     Column("cost_usd", Float),
     Column("samples_cost_usd", Float),
     Column("verification_cost_usd", Float, nullable=False),
-    Column("error_class", String(200)),
-    Column("error_message", Text),
+    Column("error_class", StoredText(200)),
+    Column("error_message", StoredText()),
     _id("review_id"),
-    Column("review_policy", String(16)),
-    Column("question", Text),
-    Column("answer", Text),
+    Column("review_policy", StoredText(16)),
+    Column("question", StoredText()),
+    Column("answer", StoredText()),
     Column("delivered", Boolean, nullable=False),
     Index("ix_requests_created_at", "created_at"),
 )
@@ -105,17 +134,17 @@ reviews = Table(
     _id("request_id", nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime()),
-    Column("policy", String(16), nullable=False),
-    Column("tier", String(16), nullable=False),
+    Column("policy", StoredText(16), nullable=False),
+    Column("tier", StoredText(16), nullable=False),
     Column("confidence", Float),
-    Column("model", String(200)),
-    Column("question", Text),
-    Column("draft", Text, nullable=False),
+    Column("model", StoredText(200)),
+    Column("question", StoredText()),
+    Column("draft", StoredText(), nullable=False),
     Column("context", Json, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("final_text", Text),
-    Column("reviewer", String(200)),
-    Column("reason", Text),
+    Column("status", StoredText(16), nullable=False),
+    Column("final_text", StoredText()),
+    Column("reviewer", StoredText(200)),
+    Column("reason", StoredText()),
     Column("decided_at", UtcDateTime()),
     Column("edit_distance", Float),
     Column("audit", Boolean, nullable=False, server_default=false()),
@@ -128,10 +157,10 @@ review_events = Table(
     Column("id", EventId, primary_key=True, autoincrement=True),
     _id("review_id", ForeignKey("reviews.id"), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
-    Column("from_status", String(16)),  # None for the submission
-    Column("to_status", String(16), nullable=False),
-    Column("reviewer", String(200)),
-    Column("reason", Text),
+    Column("from_status", StoredText(16)),  # None for the submission
+    Column("to_status", StoredText(16), nullable=False),
+    Column("reviewer", StoredText(200)),
+    Column("reason", StoredText()),
     Index("ix_review_events_review_id", "review_id"),
 )
 
@@ -140,12 +169,12 @@ def _feedback_fields() -> list[Column[Any]]:
     """What one piece of feedback says: the current row and each history event carry the same fields."""
     return [
         Column("rating", Integer),
-        Column("final_text", Text),
+        Column("final_text", StoredText()),
         Column("edit_distance", Float),
         Column("edited", Boolean),
         Column("resolved", Boolean),
-        Column("comment", Text),
-        Column("user", String(200)),
+        Column("comment", StoredText()),
+        Column("user", StoredText(200)),
     ]
 
 
@@ -164,4 +193,32 @@ feedback_events = Table(
     Column("at", UtcDateTime(), nullable=False),
     *_feedback_fields(),
     Index("ix_feedback_events_request_id", "request_id"),
+)
+
+dead_letters = Table(
+    "dead_letters", metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", StoredText(32), nullable=False),  # what the row was: "request"
+    _id("key", nullable=False),  # its id, e.g. the request id
+    Column("error", StoredText(), nullable=False),
+    Column("payload", StoredText(), nullable=False),  # JSON as text: the database refused it as it was
+    Index("ix_dead_letters_at", "at"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    _id("delivery", nullable=False, unique=True),  # x-guard-delivery: the same on every attempt
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("type", StoredText(32), nullable=False),
+    _id("review_id", nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("status", StoredText(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),  # also the lease of the worker sending it
+    Column("last_error", StoredText()),
+    Column("done_at", UtcDateTime()),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_outbox_created_at", "created_at"),
 )

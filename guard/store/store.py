@@ -8,20 +8,29 @@ written raises ``StoreUnavailable``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+import uuid
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, select, text, update
+from sqlalchemy import Engine, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from guard.editing import edit_distance, is_edited
 from guard.errors import AlreadyDecided, ReviewNotFound, StoreUnavailable, UnknownRequest
 from guard.store.engine import RECORDS, WRITE, create_store_engine, migrate
-from guard.store.models import Decision, FeedbackRecord, RequestRecord, ReviewItem
-from guard.store.schema import feedback, feedback_events, requests, review_events, reviews
+from guard.store.models import Decision, FeedbackRecord, OutboxEvent, RequestRecord, ReviewItem
+from guard.store.schema import (
+    dead_letters,
+    feedback,
+    feedback_events,
+    outbox,
+    requests,
+    review_events,
+    reviews,
+)
 
 _FEEDBACK_FIELDS = ("rating", "final_text", "edit_distance", "edited", "resolved", "comment", "user")
 
@@ -57,7 +66,9 @@ class Store:
         try:
             with engine.begin() as connection:
                 yield connection
-        except (OperationalError, InterfaceError) as exc:
+        except DBAPIError as exc:
+            if not _transient(exc):
+                raise  # the database refused this data (e.g. DataError, IntegrityError): trying again will not help
             where = self.engine.url.render_as_string()  # the password is masked
             raise StoreUnavailable(f"store {where} unavailable: {exc.orig or exc}") from exc
 
@@ -75,6 +86,17 @@ class Store:
         values = [{**r.model_dump(mode="json"), "created_at": r.created_at} for r in latest.values()]
         with self._tx(records=True) as conn:
             conn.execute(self._write_requests, values)
+
+    def write_dead_letter(self, kind: str, key: str, payload: str, error: str) -> None:
+        """Keep a row the database refused (``payload``: its JSON), so it can be looked at instead of lost."""
+        with self._tx(write=True) as conn:
+            conn.execute(insert(dead_letters).values(at=utcnow(), kind=kind, key=key, payload=payload, error=error))
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest refused rows first."""
+        query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        with self._tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def get_request(self, request_id: str) -> RequestRecord | None:
         with self._tx() as conn:
@@ -158,6 +180,10 @@ class Store:
             if won:
                 conn.execute(insert(review_events).values(review_id=review_id, at=now, from_status="pending",
                                                           to_status=decision, reviewer=reviewer, reason=reason))
+                decided = _review(conn.execute(select(reviews).where(reviews.c.id == review_id)).mappings().one())
+                assert decided is not None
+                if decided.policy == "block":
+                    self._enqueue(conn, [decided], now)
         if not won:
             self.expire_reviews(now)
             current = self.get_review(review_id)
@@ -174,12 +200,73 @@ class Store:
                 return 0
         with self._tx(write=True) as conn:
             moved = conn.execute(update(reviews).where(due).values(status="expired", decided_at=now)
-                                 .returning(reviews.c.id)).scalars().all()
+                                 .returning(reviews.c.id, reviews.c.policy)).all()
             if moved:
                 conn.execute(insert(review_events), [
                     {"review_id": i, "at": now, "from_status": "pending", "to_status": "expired",
-                     "reviewer": None, "reason": "not decided in time"} for i in moved])
+                     "reviewer": None, "reason": "not decided in time"} for i, _ in moved])
+                held = [i for i, policy in moved if policy == "block"]
+                if held:  # the user waits on these: the app is told they ended without an answer
+                    rows = conn.execute(select(reviews).where(reviews.c.id.in_(held))).mappings()
+                    self._enqueue(conn, [ReviewItem.model_validate(dict(r)) for r in rows], now)
         return len(moved)
+
+    # -- outbox: what the app is told about held answers ---------------------
+
+    @staticmethod
+    def _enqueue(conn: Connection, items: Sequence[ReviewItem], now: datetime) -> None:
+        """In the transaction that ended the items: the event commits with the decision, or neither does."""
+        conn.execute(insert(outbox), [
+            {"delivery": uuid.uuid4().hex, "created_at": now, "type": event["type"], "review_id": item.id,
+             "payload": event, "status": "pending", "attempts": 0, "next_attempt_at": now}
+            for item in items for event in [item.app_event()]])
+
+    def claim_event(self, lease_s: float, now: datetime | None = None) -> OutboxEvent | None:
+        """The oldest event due for delivery, leased to this caller for ``lease_s`` (its attempt counted).
+
+        Several workers may drain one outbox: on PostgreSQL a row being claimed is skipped
+        (``FOR UPDATE SKIP LOCKED``), on SQLite the write lock serialises claims; either way the
+        lease keeps others off the event while it is being sent.
+        """
+        now = now or utcnow()
+        due = (select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+               .order_by(outbox.c.id).limit(1).with_for_update(skip_locked=True))
+        with self._tx() as conn:  # usually nothing is due: find out without taking the write lock
+            if conn.execute(select(outbox.c.id).where(outbox.c.status == "pending",
+                                                      outbox.c.next_attempt_at <= now).limit(1)).first() is None:
+                return None
+        with self._tx(write=True) as conn:
+            row = conn.execute(due).mappings().first()
+            if row is None:
+                return None
+            event = OutboxEvent.model_validate({**row, "attempts": row["attempts"] + 1})
+            conn.execute(update(outbox).where(outbox.c.id == event.id).values(
+                attempts=event.attempts, next_attempt_at=now + timedelta(seconds=lease_s)))
+        return event
+
+    def event_delivered(self, event_id: int) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute(update(outbox).where(outbox.c.id == event_id).values(
+                status="delivered", done_at=utcnow(), last_error=None))
+
+    def event_failed(self, event_id: int, error: str, retry_at: datetime | None) -> None:
+        """An attempt failed: tried again at ``retry_at``, or given up on (``failed``) when it is None."""
+        values: dict[str, Any] = {"last_error": error}
+        if retry_at is None:
+            values.update(status="failed", done_at=utcnow())
+        else:
+            values.update(next_attempt_at=retry_at)
+        with self._tx(write=True) as conn:
+            conn.execute(update(outbox).where(outbox.c.id == event_id).values(**values))
+
+    def outbox_events(self, *, status: str | None = None, review_id: str | None = None) -> list[OutboxEvent]:
+        """Events oldest first: what was (or is still to be) told to the app."""
+        query = select(outbox).order_by(outbox.c.id)
+        for column, value in (("status", status), ("review_id", review_id)):
+            if value is not None:
+                query = query.where(outbox.c[column] == value)
+        with self._tx() as conn:
+            return [OutboxEvent.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
     # -- feedback ------------------------------------------------------------
 
@@ -237,6 +324,39 @@ class Store:
 
     # -- housekeeping --------------------------------------------------------
 
+    def purge_records(self, before: datetime, *, batch: int = 5000) -> int:
+        """Delete request records created before ``before``, with feedback and refused rows as old; how many records.
+
+        In batches, each its own transaction, so a large purge never holds a long lock.
+        """
+        old_feedback = feedback.c.created_at < before
+        of_old_feedback = feedback_events.c.request_id.in_(select(feedback.c.request_id).where(old_feedback))
+        self._delete(feedback_events, of_old_feedback, feedback_events.c.id, batch)
+        self._delete(feedback, old_feedback, feedback.c.request_id, batch)
+        self._delete(dead_letters, dead_letters.c.at < before, dead_letters.c.id, batch)
+        return self._delete(requests, requests.c.created_at < before, requests.c.request_id, batch)
+
+    def purge_reviews(self, before: datetime, *, batch: int = 5000) -> int:
+        """Delete review items created before ``before`` that ended, with their history and sent events; how many.
+
+        Pending items stay, however old: a held draft exists nowhere else; so do events not yet delivered.
+        """
+        ended = (reviews.c.created_at < before) & (reviews.c.status != "pending")
+        old = select(reviews.c.id).where(ended)
+        self._delete(outbox, outbox.c.review_id.in_(old) & (outbox.c.status != "pending"), outbox.c.id, batch)
+        self._delete(review_events, review_events.c.review_id.in_(old), review_events.c.id, batch)
+        return self._delete(reviews, ended, reviews.c.id, batch)
+
+    def _delete(self, table: Any, where: Any, key: Any, batch: int) -> int:
+        deleted = 0
+        while True:
+            chosen = select(key).where(where).limit(batch)
+            with self._tx(write=True) as conn:
+                n = conn.execute(delete(table).where(key.in_(chosen))).rowcount
+            deleted += n
+            if n < batch:
+                return deleted
+
     def ping(self) -> None:
         """Raises ``StoreUnavailable`` when the database cannot be reached."""
         with self._tx() as conn:
@@ -256,6 +376,11 @@ def _requests_upsert(upsert: Any) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=[requests.c.request_id],
         set_={c.name: stmt.excluded[c.name] for c in requests.c if c.name != "request_id"})
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A lost or refused connection, a lock, a server going down: worth trying again, unlike refused data."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated
 
 
 def _check_decision(decision: str, final_text: str | None) -> None:

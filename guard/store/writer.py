@@ -1,9 +1,13 @@
 """Request records reach the store from a background thread, so a slow or broken store never slows an answer.
 
-Records wait in a bounded in-memory queue and are written in batches. When a
-write fails the batch is retried, before anything queued after it, with
-backoff; every failure is logged and counted. Only when the queue is full are
-new records turned away, and each of those is counted and logged too.
+Records wait in a bounded in-memory queue and are written in batches. When the
+store is away (``StoreUnavailable``) the batch is retried, before anything queued
+after it, with backoff. When the database refuses the data itself (a value out of
+range, a constraint), retrying cannot help: the batch is split in halves until the
+one refused record is found, which is kept in the store's dead letters (or, if even
+that fails, logged with its id) while the rest are written. Every failure is logged
+and counted. Only when the queue is full are new records turned away, and each of
+those is counted and logged too.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from guard.errors import StoreUnavailable
 from guard.logs import get_logger
 from guard.store.models import RequestRecord
 from guard.store.store import Store
@@ -98,26 +103,58 @@ class RecordWriter:
 
     def _run(self) -> None:
         delay = 0.0
-        batch: list[RequestRecord] | None = None  # prepared, not committed yet: a failed batch is retried as it is
+        chunks: list[list[RequestRecord]] = []  # prepared, not committed yet: what failed is retried as it is
         while not self._stop.is_set():
-            if batch is None:
+            if not chunks:
                 taken = self._take()
                 if taken is None:
                     return
-                batch = self._prepared(taken)
+                chunks = [self._prepared(taken)]
+            chunk = chunks[0]
             try:
-                self._store.write_requests(batch)
-            except Exception as exc:  # noqa: BLE001 - the writer must outlive any store failure
+                self._write(chunk)
+            except StoreUnavailable as exc:  # the database is away or busy: the same rows, once it is back
                 delay = min(max(delay * 2, self._backoff[0]), self._backoff[1])
-                self._on_failure(len(batch), type(exc).__name__)
-                log.warning("record_write_failed", records=len(batch), retry_in_s=round(delay, 3),
+                self._on_failure(len(chunk), type(exc).__name__)
+                log.warning("record_write_failed", records=len(chunk), retry_in_s=round(delay, 3),
                             error=f"{type(exc).__name__}: {exc}")
                 self._stop.wait(delay)
                 continue
-            delay, batch = 0.0, None
-            with self._cond:
-                self._in_flight = 0
-                self._cond.notify_all()
+            except Exception as exc:  # noqa: BLE001 - refused data: trying again would block every record after it
+                half = len(chunk) // 2
+                chunks[0:1] = [chunk[:half], chunk[half:]]  # one row is to blame: write the rest without it
+                log.warning("record_batch_refused", records=len(chunk), error=_reason(exc))
+                continue
+            delay = 0.0
+            chunks.pop(0)
+            if not chunks:
+                with self._cond:
+                    self._in_flight = 0
+                    self._cond.notify_all()
+
+    def _write(self, chunk: list[RequestRecord]) -> None:
+        """Commit ``chunk``; a single record the database refuses goes to the dead letters instead.
+
+        Raises ``StoreUnavailable`` when the store is away, anything else when a batch was refused.
+        """
+        if len(chunk) != 1:
+            self._store.write_requests(chunk)
+            return
+        (record,) = chunk
+        try:
+            self._store.write_requests(chunk)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this very record is refused, whatever the reason
+            self._on_failure(1, "refused")
+            log.error("record_refused", request_id=record.request_id, error=_reason(exc))
+            try:
+                self._store.write_dead_letter("request", record.request_id, record.model_dump_json(), _reason(exc))
+            except StoreUnavailable:
+                raise
+            except Exception as dead:  # noqa: BLE001 - the log line above is then all that is left of it
+                log.error("record_dropped", request_id=record.request_id, reason="dead_letter_refused",
+                          error=_reason(dead))
 
     def _take(self) -> list[RequestRecord] | None:
         """The next records to write, once there are some; None when the writer is closing."""
@@ -149,3 +186,8 @@ class RecordWriter:
                 log.error("record_dropped", request_id=record.request_id, reason="prepare_failed",
                           error=type(exc).__name__)
         return prepared
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own message, without the statement and parameters SQLAlchemy appends (user text)."""
+    return f"{type(exc).__name__}: {getattr(exc, 'orig', None) or exc}"[:2000]

@@ -11,7 +11,7 @@ SECRET = "s3cret-shared-with-the-app"
 class Receiver:
     """A loopback endpoint answering with scripted statuses (then 200) and keeping what it got."""
 
-    def __init__(self, statuses: list[int] | None = None, hold: threading.Event | None = None):
+    def __init__(self, statuses: list[int] | None = None, hold: threading.Event | None = None, port: int = 0):
         self.statuses = list(statuses or [])
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.got = threading.Event()
@@ -35,7 +35,7 @@ class Receiver:
             def log_message(self, *_):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 

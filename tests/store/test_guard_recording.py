@@ -31,17 +31,6 @@ def make_guard(database: str, *, confidence: float = 0.9, **sections) -> Guard:
     return Guard(make_config(database, **sections), layers=[], confidence=lambda signals: confidence)
 
 
-class FakeWebhook:
-    def __init__(self) -> None:
-        self.events: list[dict] = []
-
-    def send(self, event: dict) -> None:
-        self.events.append(event)
-
-    def close(self, timeout: float = 0) -> None:
-        pass
-
-
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -187,29 +176,29 @@ async def test_feedback_from_the_async_client_updates_the_same_row(upstream, dat
     await client.aclose()
 
 
-async def test_deciding_a_held_answer_tells_the_app_through_the_webhook(upstream, database):
+async def test_deciding_a_held_answer_queues_its_event_for_the_app_with_the_decision(upstream, database):
     upstream.script["primary-model"] = [Reply(text="It is ten years.")]
     guard = make_guard(database, confidence=0.2, product={"risk": "high"})
-    guard.webhook = FakeWebhook()
     reply = await guard.acomplete(QUESTION)
 
     await guard.adecide(reply.guard.review.id, "edited", reviewer="ana", final_text="It is two years.")
 
-    (event,) = guard.webhook.events
-    assert (event["request_id"], event["status"], event["answer"]) == (reply.guard.request_id, "edited", "It is two years.")
+    (event,) = guard.store.outbox_events()
+    assert (event.type, event.status) == ("review.decided", "pending")  # no webhook_url here: nobody sends it
+    assert (event.payload["request_id"], event.payload["status"], event.payload["answer"]) == (
+        reply.guard.request_id, "edited", "It is two years.")
     assert guard.review_for(reply.guard.request_id).edit_distance > 0
     await guard.aclose()
 
 
-async def test_decisions_on_flagged_answers_send_no_webhook_but_become_labels(upstream, database):
+async def test_decisions_on_flagged_answers_queue_no_event_but_become_labels(upstream, database):
     guard = make_guard(database, confidence=0.2, product={"risk": "low"})
-    guard.webhook = FakeWebhook()
     good, bad = [await guard.acomplete(QUESTION) for _ in range(2)]
 
     guard.decide(good.guard.review.id, "approved", reviewer="ana")
     guard.decide(bad.guard.review.id, "rejected", reviewer="ana", reason="wrong")
 
-    assert guard.webhook.events == []
+    assert guard.store.outbox_events() == []
     assert sorted(label for _, label in labels(guard.store)) == [0, 1]
     await guard.aclose()
 

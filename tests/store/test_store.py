@@ -232,6 +232,59 @@ def test_feedback_between_goes_by_the_answer_time(store):
     assert [f.request_id for f in found] == ["gr_new"]
 
 
+# -- text the database can hold -------------------------------------------------
+
+NUL, REPLACED = "\x00", "\ufffd"
+
+
+def test_nul_in_a_records_text_and_json_is_stored_as_a_replacement_character(store):
+    store.write_requests([record(question=f"why{NUL}?", answer=f"because{NUL}", error_message=f"e{NUL}",
+                                 layers={"support": {"status": "error", "reason": f"bad {NUL} byte"}},
+                                 citations=[{"marker": "[1]", f"ti{NUL}tle": f"A{NUL}"}])])
+
+    stored = store.get_request("gr_1")
+
+    assert (stored.question, stored.answer, stored.error_message) == (f"why{REPLACED}?", f"because{REPLACED}",
+                                                                       f"e{REPLACED}")
+    assert stored.layers["support"]["reason"] == f"bad {REPLACED} byte"
+    assert stored.citations == [{"marker": "[1]", f"ti{REPLACED}tle": f"A{REPLACED}"}]
+
+
+def test_a_review_with_nul_is_queued_decided_and_told_to_the_app(store):
+    store.submit_review(item(policy="block", question=f"q{NUL}", draft=f"d{NUL}",
+                             context={"sources": [{"text": f"s{NUL}"}]}))
+
+    store.decide_review("rv_1", "edited", reviewer=f"ana{NUL}", final_text=f"fixed{NUL}", reason=f"r{NUL}")
+
+    stored = store.get_review("rv_1")
+    assert (stored.question, stored.draft, stored.final_text, stored.reviewer) == (
+        f"q{REPLACED}", f"d{REPLACED}", f"fixed{REPLACED}", f"ana{REPLACED}")
+    assert stored.context["sources"][0]["text"] == f"s{REPLACED}"
+    assert store.outbox_events()[0].payload["answer"] == f"fixed{REPLACED}"
+
+
+def test_feedback_with_nul_is_kept(store):
+    store.write_requests([record()])
+
+    fb = store.record_feedback("gr_1", final_text=f"sent{NUL}", comment=f"c{NUL}", user=f"u{NUL}")
+
+    assert (fb.final_text, fb.comment, fb.user) == (f"sent{REPLACED}", f"c{REPLACED}", f"u{REPLACED}")
+
+
+def test_a_lookup_by_an_id_with_nul_finds_nothing_instead_of_failing(store):
+    assert store.get_request(f"gr{NUL}") is None
+    with pytest.raises(UnknownRequest):
+        store.record_feedback(f"gr{NUL}", rating=1)
+
+
+def test_text_longer_than_its_column_is_cut_to_fit(store):
+    store.write_requests([record(model_requested="m" * 300, error_class="E" * 300)])
+
+    stored = store.get_request("gr_1")
+
+    assert (stored.model_requested, stored.error_class) == ("m" * 200, "E" * 200)
+
+
 # -- migrations and failures --------------------------------------------------------------
 
 def test_a_database_at_the_newest_revision_reopens_cleanly(store, database):

@@ -131,3 +131,31 @@ def test_records_arriving_one_at_a_time_share_one_commit():
 
     assert store.batches == 1 and len(store.rows) == 5
     writer.close()
+
+
+def test_a_record_the_database_refuses_goes_to_the_dead_letters_and_the_rest_are_written(store):
+    writer, failures = writer_for(store, linger_s=0.5)
+    for n in range(9):  # one batch: the refused record is found in it, not retried forever with the others
+        writer.submit(record(f"gr_{n}", prompt_tokens=2**70 if n == 4 else 10))
+
+    assert writer.flush(timeout=30)
+
+    written = store.requests_between(record().created_at, record().created_at.replace(year=2100))
+    assert sorted(r.request_id for r in written) == [f"gr_{n}" for n in range(9) if n != 4]
+    (dead,) = store.dead_letters()
+    assert (dead["kind"], dead["key"]) == ("request", "gr_4")
+    assert '"prompt_tokens":1180591620717411303424' in dead["payload"]
+    assert failures == [(1, "refused")]
+    writer.close()
+
+
+def test_records_after_a_refused_one_still_reach_the_store(store):
+    writer, _ = writer_for(store)
+    writer.submit(record("gr_bad", prompt_tokens=2**70))
+    assert writer.flush(timeout=30)
+
+    writer.submit(record("gr_next"))
+    assert writer.flush(timeout=30)
+
+    assert store.get_request("gr_next") is not None
+    writer.close()
