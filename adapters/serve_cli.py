@@ -54,7 +54,8 @@ def run(settings: GuardConfig) -> None:
     """Run uvicorn until it is told to stop."""
     server = settings.server
     options = dict(host=server.host, port=server.port, access_log=False, log_level=settings.logging.level,
-                   timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False)
+                   timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False,
+                   forwarded_allow_ips=server.forwarded_allow_ips)  # the same proxies as the app believes
     if server.workers > 1:
         uvicorn.run("guard.adapters.server.app:app_from_env", factory=True, workers=server.workers, **options)
         return
