@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +25,10 @@ def parse_moment(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+class GroupBy(str, Enum):
+    key = "key"
+
+
 def report(
     since: Annotated[str, typer.Option(help="Start of the window: a duration before now (7d, 24h, 2w) or an ISO date.")] = "7d",
     until: Annotated[str | None, typer.Option(help="End of the window, same forms; default now.")] = None,
@@ -31,6 +36,8 @@ def report(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page here.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="guard.yaml to read.")] = None,
     database: Annotated[str | None, typer.Option(help="Store to read (default: telemetry.database).")] = None,
+    by: Annotated[GroupBy | None, typer.Option("--by", help="Instead of the health report, requests, failures, "
+                                               "held answers, low tier and spend per proxy API key (by name).")] = None,
 ) -> None:
     """The layered health check: model quality, product usage and business impact, by tier, with drift."""
     now = datetime.now(timezone.utc)
@@ -53,6 +60,9 @@ def report(
         database = database or cfg.telemetry.database
         store = open_recorded_store(database, busy_timeout_s=cfg.telemetry.busy_timeout_s)
         try:
+            if by is GroupBy.key:
+                _by_key(store.usage_by_key(start, end), start, end, as_json)
+                return
             result = build_report(store, since=start, until=end, config=cfg)
         finally:
             store.close()
@@ -73,3 +83,25 @@ def report(
         render_terminal(result, console)
     if html is not None:
         console.print(f"HTML report written to {html}")
+
+
+def _by_key(rows: list[dict[str, Any]], start: datetime, end: datetime, as_json: bool) -> None:
+    """One line per key name; requests made without a key (open server, library calls) under ``null``/"(no key)"."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    if as_json:
+        typer.echo(json.dumps({"window": {"since": start.isoformat(), "until": end.isoformat()}, "by": "key",
+                               "groups": rows}, indent=2))
+        return
+    table = Table(title=f"Requests by API key, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    for column in ("key", "requests", "failed", "held", "low tier", "cost USD", "mean confidence"):
+        table.add_column(column, justify="left" if column == "key" else "right")
+    for row in rows:
+        confidence = row["mean_confidence"]
+        table.add_row(row["key"] or "(no key)", str(row["requests"]), str(row["failed"]), str(row["held"]),
+                      str(row["low_tier"]), f"{row['cost_usd'] or 0:.4f}",
+                      "-" if confidence is None else f"{confidence:.2f}")
+    Console().print(table)

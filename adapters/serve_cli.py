@@ -94,7 +94,8 @@ def run(settings: GuardConfig) -> None:
 
     server = settings.server
     options = dict(host=server.host, port=server.port, access_log=False, log_level=settings.logging.level,
-                   timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False)
+                   timeout_graceful_shutdown=server.graceful_timeout_s, server_header=False,
+                   forwarded_allow_ips=server.forwarded_allow_ips)  # the same proxies as the app believes
     if server.workers > 1:
         # Each worker counts its own requests; prometheus_client's multiprocess mode keeps the counts in files
         # of one directory per run, and /metrics in any worker sums them. The workers read the variable at start.

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import ipaddress
 import json
 import os
 from contextvars import ContextVar
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator,
+                      model_validator)
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from guard.errors import ConfigError
@@ -265,11 +268,37 @@ class ReportConfig(_Section):
 
 Override = Literal["risk", "samples", "knowledge_base", "review_policy"]
 _DIGEST = "sha256:"
+MIN_KEY_LENGTH = 16
 
 
 def key_digest(key: str) -> str:
     """``sha256:<hex>`` of an API key: how keys are configured in files and compared, never the key itself."""
     return _DIGEST + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _checked_digest(value: str) -> str:
+    hexpart = value[len(_DIGEST):].lower()
+    if not value.startswith(_DIGEST) or len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
+        raise ValueError("a digest is 'sha256:' followed by 64 hex digits (printf %s \"$KEY\" | sha256sum)")
+    return _DIGEST + hexpart
+
+
+class ApiKey(_Section):
+    """One bearer key, known by its name: records, the report and the limits say which key made a request."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                      description="How records, the report and reviews name the key; never the key itself.")
+    digest: str = Field(description="sha256:<hex> of the key (printf %s \"$KEY\" | sha256sum).")
+    admin: bool = Field(False, description="Also opens the review routes, metrics and the console.")
+    requests_per_minute: int | None = Field(None, ge=1, description="Requests allowed per moving minute, counted "
+                                            "by each worker process; more get 429 rate_limit_exceeded.")
+    usd_per_day: float | None = Field(None, gt=0, description="Model spend allowed per UTC day, summed over every "
+                                      "worker from the store; past it, 429 insufficient_quota until midnight UTC.")
+
+    @field_validator("digest")
+    @classmethod
+    def _a_digest(cls, value: str) -> str:
+        return _checked_digest(value.strip())
 
 
 class ServerConfig(_Section):
@@ -278,7 +307,8 @@ class ServerConfig(_Section):
     API keys are kept only as ``sha256:<hex>`` digests. In YAML they must be
     written as digests (``printf %s "$KEY" | sha256sum``); plain keys are accepted
     only from the environment (``GUARD_SERVER__API_KEYS=key1,key2``) or code, and
-    are hashed on load. With no key configured, the server binds to loopback only.
+    are hashed on load. ``keys`` names each key and sets its limits. With no key
+    configured, the server binds to loopback only.
     """
 
     host: str = "127.0.0.1"
@@ -287,6 +317,8 @@ class ServerConfig(_Section):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Bearer keys for the completion, feedback and "
                                 "request routes (digests in YAML; admin keys are accepted there too).")
     admin_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Bearer keys for the review and metrics routes.")
+    keys: list[ApiKey] = Field(default_factory=list, description="Named keys (name, digest, admin, "
+                               "requests_per_minute, usd_per_day): requests are recorded under the key's name.")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
     allow_overrides: list[Override] = Field(default_factory=list, description="Per-request settings a client may "
                                             "send in the body's `guard` field; anything else is a 400.")
@@ -309,6 +341,9 @@ class ServerConfig(_Section):
     console_failed_logins: str = Field("10 per 15 minutes", description="Failed console logins allowed per client "
                                        "address (a `limits` rate, e.g. '5 per minute'); more get 429 until the "
                                        "window moves on.")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"], description="Reverse proxies (addresses or networks, '*' for "
+        "any) whose X-Forwarded-For names the client: the address failed console logins are counted by.")
 
     @field_validator("console_failed_logins")
     @classmethod
@@ -319,6 +354,19 @@ class ServerConfig(_Section):
             parse(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a rate like '10 per 15 minutes'") from None
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):  # GUARD_SERVER__FORWARDED_ALLOW_IPS=10.0.0.0/8,192.168.1.2
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for entry in value if isinstance(value, list) else []:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is neither an IP address, a network like 10.0.0.0/8 nor '*'") from None
         return value
 
     @field_validator("api_keys", "admin_keys", mode="before")
@@ -340,13 +388,31 @@ class ServerConfig(_Section):
                 raise ValueError("each key must be a non-empty string")
             key = key.strip()
             if key.startswith(_DIGEST):
-                hexpart = key[len(_DIGEST):].lower()
-                if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
-                    raise ValueError("a 'sha256:' key must be followed by 64 hex digits")
-                digests.append(_DIGEST + hexpart)
+                digests.append(_checked_digest(key))
+            elif len(key) < MIN_KEY_LENGTH:  # the key itself is never quoted back
+                raise ValueError(f"a key must be at least {MIN_KEY_LENGTH} characters long (got one of {len(key)}); "
+                                 "make one with: openssl rand -hex 24")
             else:
                 digests.append(key_digest(key))
         return digests
+
+    @model_validator(mode="after")
+    def _keys_distinct(self) -> "ServerConfig":
+        names = [k.name for k in self.keys]
+        if len(set(names)) != len(names):
+            raise ValueError("server.keys: two keys share a name")
+        digests = [k.digest for k in self.keys]
+        if len(set(digests)) != len(digests) or set(digests) & set(self.api_keys + self.admin_keys):
+            raise ValueError("server.keys: a digest is listed twice (in keys, api_keys or admin_keys)")
+        return self
+
+    @cached_property
+    def named_keys(self) -> dict[str, ApiKey]:
+        """Every key by digest; one from ``api_keys``/``admin_keys`` is named by its digest's first 8 hex digits."""
+        found = {d: ApiKey(name=f"sha256-{d[len(_DIGEST):][:8]}", digest=d) for d in self.api_keys}
+        found.update({d: ApiKey(name=f"sha256-{d[len(_DIGEST):][:8]}", digest=d, admin=True) for d in self.admin_keys})
+        found.update({k.digest: k for k in self.keys})
+        return found
 
 
 # What each risk level turns on; explicit settings override these.
@@ -380,8 +446,9 @@ _yaml_data: ContextVar[dict[str, Any]] = ContextVar("guard_yaml_data", default={
 class GuardConfig(BaseSettings):
     """Everything guard does is decided here; pass it to ``Guard`` or ``Client``."""
 
+    # hide_input_in_errors: an error must not quote what was given, which may be a plain API key.
     model_config = SettingsConfigDict(env_prefix="GUARD_", env_nested_delimiter="__", extra="forbid",
-                                      validate_assignment=False)
+                                      validate_assignment=False, hide_input_in_errors=True)
 
     product: ProductSpec = Field(default_factory=ProductSpec)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
@@ -397,6 +464,12 @@ class GuardConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    # The "section.field" settings the risk level chose because none was given: what a risk override may re-derive.
+    _risk_filled: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def risk_filled(self) -> frozenset[str]:
+        return self._risk_filled
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -406,11 +479,14 @@ class GuardConfig(BaseSettings):
     def _apply_risk_defaults(self) -> "GuardConfig":
         self._apply_product_spec()
         explicit_mode = self.streaming.mode
+        filled = set()
         for dotted, value in RISK_DEFAULTS[self.product.risk].items():
             section_name, field = dotted.split(".")
             section = getattr(self, section_name)
-            if getattr(section, field) is None:
+            if getattr(section, field) is None:  # not model_fields_set: the product spec fills some, and null means unset
                 _derive(section, field, value)
+                filled.add(dotted)
+        self._risk_filled = frozenset(filled)
         if self.review.policy == "block":  # a held answer must not have been streamed already
             if explicit_mode == "provisional":
                 raise ValueError("streaming.mode 'provisional' cannot be used with review.policy 'block': the "

@@ -57,8 +57,8 @@ def review_item(state: RequestState, meta: GuardMetadata, question: str | None, 
     return ReviewItem(
         id="rv_" + uuid.uuid4().hex[:20], request_id=state.request_id, created_at=now,
         expires_at=None if expire_after is None else now + timedelta(seconds=expire_after),
-        policy=(config.review.policy or "flag") if routed else "flag", tier=meta.tier, confidence=meta.confidence, model=meta.model,
-        question=question, draft=state.answer, context=context, audit=audit,
+        policy=(config.review.policy or "flag") if routed else "flag", tier=meta.tier, confidence=meta.confidence,
+        model=meta.model, question=question, draft=state.answer, context=context, audit=audit, key_name=state.key_name,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from guard.attribution import current_key_name
 from guard.config import GuardConfig
 from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
 
@@ -92,6 +93,7 @@ class RequestState:
     ttft_ms: float | None = None  # streams: time from the request to the first token sent
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_calls_only: bool = False  # the reply only calls tools: nothing to verify, hold or queue
+    key_name: str | None = field(default_factory=current_key_name)  # the API key it came in with, by name
 
     @property
     def answer_locked(self) -> bool:

@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from guard.adapters.server.auth import require_app
+from guard.adapters.server.auth import check_bind, require_app
 from guard.adapters.server.completions import ChatCompletions, served_models
 from guard.adapters.server.embeddings import Embeddings, served_embedding_models
 from guard.adapters.server.errors import ApiError, api_error
+from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.records import Records, json_response
 from guard.adapters.server.warmup import WarmUp
@@ -40,10 +41,14 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
     """The proxy's app around one shared ``Guard``.
 
     On start it runs ``warm_up`` in a thread, by default ``guard.warm_up`` when ``server.warm_up`` is on.
+    Without API keys it refuses a non-loopback ``server.host`` here, and every request that did not reach
+    it on a loopback address (``uvicorn --factory --host 0.0.0.0`` too): see ``auth``.
     """
+    check_bind(config.server)
     warm = WarmUp(warm_up or (guard.warm_up if config.server.warm_up else None), guard.log)
-    chat = ChatCompletions(Variants(guard, config), config)
-    embeddings = Embeddings(config)
+    limits = KeyLimits(config.server, guard.store, guard.log)
+    chat = ChatCompletions(Variants(guard, config), config, limits)
+    embeddings = Embeddings(config, limits)
     records = Records(guard, config, warm)
 
     async def list_models(request: Request) -> Response:

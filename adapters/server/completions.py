@@ -20,8 +20,10 @@ from starlette.responses import Response, StreamingResponse
 from guard.adapters.server.auth import require_app
 from guard.adapters.server.body import read_body
 from guard.adapters.server.errors import ApiError, api_error
+from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
+from guard.attribution import attributed_to
 from guard.config import GuardConfig
 from guard.metadata import GuardMetadata
 from guard.responses import GuardedChatCompletionChunk
@@ -58,23 +60,25 @@ class ServedNames:
 
 
 class ChatCompletions:
-    def __init__(self, variants: Variants, config: GuardConfig):
-        self.variants, self.config = variants, config
+    def __init__(self, variants: Variants, config: GuardConfig, limits: KeyLimits):
+        self.variants, self.config, self.limits = variants, config, limits
         self.models = ServedNames(served_models(config), "chat")
 
     def resolve_model(self, name: str | None) -> str:
         return self.config.models.default if name is None else self.models.resolve(name)
 
     async def create(self, request: Request) -> Response:
-        require_app(request, self.config)
+        key = require_app(request, self.config)
         data = parse_json(await read_body(request, self.config.server.max_body_bytes))
         body: ChatRequest = validate(ChatRequest, data)
         model = self.resolve_model(body.model)
         guard = self.variants.for_request(body.guard)
         params = upstream_params(data)
-        if body.stream:
-            return await _stream(guard.astream(data["messages"], model, **params), guard.log)
-        reply = await guard.acomplete(data["messages"], model, **params)
+        await self.limits.admit(key)
+        with attributed_to(key.name if key else None):  # the record and any review item name the key
+            if body.stream:
+                return await _stream(guard.astream(data["messages"], model, **params), guard.log)
+            reply = await guard.acomplete(data["messages"], model, **params)
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from guard.adapters.server.auth import require_app
 from guard.adapters.server.body import read_body
 from guard.adapters.server.completions import ServedNames
 from guard.adapters.server.errors import ApiError, api_error
+from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.schemas import parse_json
 from guard.config import GuardConfig
 from guard.embeddings import DEFAULT_MODEL, get_embedder
@@ -33,14 +34,14 @@ def served_embedding_models(config: GuardConfig) -> list[str]:
 
 
 class Embeddings:
-    def __init__(self, config: GuardConfig):
-        self.config = config
+    def __init__(self, config: GuardConfig, limits: KeyLimits):
+        self.config, self.limits = config, limits
         self.local = config.knowledge_base.embedding_model
         aliases = {"sentence-transformers/" + DEFAULT_MODEL: DEFAULT_MODEL} if self.local == DEFAULT_MODEL else {}
         self.models = ServedNames(served_embedding_models(config), "embedding", aliases)
 
     async def create(self, request: Request) -> Response:
-        require_app(request, self.config)
+        await self.limits.admit(require_app(request, self.config))
         data = parse_json(await read_body(request, self.config.server.max_body_bytes))
         model, text = data.get("model"), data.get("input")
         if not isinstance(model, str) or not model.strip():

@@ -3,7 +3,8 @@
 ``{"error": {"message", "type", "param", "code"}}``. Client mistakes are 4xx;
 upstream failures keep their meaning (429 with ``retry-after``, 5xx, 504 on a
 timeout) so SDK retry logic does the right thing; a guardrail decision is never
-a 5xx (it is a 200 with the holding message).
+a 5xx (it is a 200 with the holding message). What guard's own infrastructure
+says (database hosts, file paths) goes to the log, never to the app.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _log = get_logger()
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error",
-          413: "invalid_request_error", 429: "rate_limit_error", 504: "timeout_error"}
+          413: "invalid_request_error", 415: "invalid_request_error", 429: "rate_limit_error", 504: "timeout_error"}
 
 
 class ApiError(Exception):
@@ -61,8 +62,10 @@ def api_error(exc: BaseException, log: Any = _log) -> ApiError:
         return ApiError(404, str(exc), code="not_found")
     if isinstance(exc, AlreadyDecided):
         return ApiError(409, str(exc), code="already_decided")
-    if isinstance(exc, StoreUnavailable):
-        return ApiError(503, str(exc), code="store_unavailable")
+    if isinstance(exc, StoreUnavailable):  # its text names the database's host or file: for the log only
+        log.error("store_unavailable", error=str(exc))
+        return ApiError(503, "guard's store is unavailable; try again shortly (the event is logged)",
+                        code="store_unavailable")
     if isinstance(exc, InvalidRequest):
         return ApiError(400, str(exc), code="invalid_request", param=exc.param)
     # Anything else is guard's own failure, a ValueError or a ConfigError included: a 500 the property tests

@@ -7,6 +7,7 @@ trips), so they run in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any, get_args
 
@@ -22,7 +23,7 @@ from guard.adapters.server.schemas import DecisionBody, FeedbackBody, parse_json
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig
 from guard.pipeline import Guard
-from guard.store.models import ReviewItem, ReviewStatus
+from guard.store.models import RequestRecord, ReviewItem, ReviewStatus
 
 _DECISIONS = {"approve": "approved", "edit": "edited", "reject": "rejected"}
 _STATUSES = frozenset(get_args(ReviewStatus))
@@ -52,16 +53,27 @@ class Records:
         return json_response({"object": "guard.feedback", **record.model_dump(mode="json")})
 
     async def request(self, request: Request) -> Response:
-        """The stored verdict of one answer, and for a held one the answer as decided (``null`` while pending)."""
-        require_app(request, self.config)
+        """What became of one answer: for a held one the answer as decided (``null`` until then).
+
+        An app key sees only its own requests, and only what an app needs (status, answer, decided_at);
+        an admin key (or an open server) also gets the record and the review item, reviewer and reasons included.
+        """
+        key = require_app(request, self.config)
         request_id = request.path_params["request_id"]
         store = self.guard.store
         record, review = await asyncio.gather(asyncio.to_thread(store.get_request, request_id),
                                               asyncio.to_thread(store.review_for_request, request_id))
-        if record is None and review is None:
-            raise ApiError(404, f"no request {request_id!r} is recorded", code="not_found", param="request_id")
-        return json_response({"object": "guard.request", "request_id": request_id, "record": _dump(record),
-                              "review": _dump(review), "answer": _decided_answer(record, review)})
+        owner = record.key_name if record is not None else review.key_name if review is not None else None
+        if (record is None and review is None) or (key is not None and not key.admin and owner != key.name):
+            raise ApiError(404, f"no request {request_id!r} is recorded for this key", code="not_found",
+                           param="request_id")  # another key's request reads as unknown: nothing to learn
+        held = review is not None and review.policy == "block"
+        answer: dict[str, Any] = {
+            "object": "guard.request", "request_id": request_id, "status": _status(record, review),
+            "answer": _decided_answer(record, review), "decided_at": _dump_time(review.decided_at if held else None)}
+        if key is None or key.admin:
+            answer.update(record=_dump(record), review=_dump(review))
+        return json_response(answer)
 
     async def list_reviews(self, request: Request) -> Response:
         require_admin(request, self.config)
@@ -84,18 +96,24 @@ class Records:
         return json_response(_dump(item))
 
     async def decide(self, request: Request) -> Response:
-        require_admin(request, self.config)
+        """A decision on a review item; the reviewer is the admin key's name, never what the body says."""
+        key = require_admin(request, self.config)
         action = request.path_params["action"]
         decision = _DECISIONS.get(action)
         if decision is None:
             raise ApiError(404, f"no action {action!r}; use approve, edit or reject", code="not_found")
         raw = await read_body(request, self.config.server.max_body_bytes)
-        body: DecisionBody = validate(DecisionBody, parse_json(raw) if raw.strip() else {})
+        data = parse_json(raw) if raw.strip() else {}
+        if "reviewer" in data:
+            raise ApiError(400, "reviewer: the decision is recorded under the admin key's name (server.keys), "
+                           "not a name in the body", code="invalid_value", param="reviewer")
+        body: DecisionBody = validate(DecisionBody, data)
         if decision == "edited" and not body.final_text:
             raise ApiError(400, "final_text: an edit needs the corrected answer", code="invalid_value",
                            param="final_text")
-        item = await self.guard.adecide(request.path_params["review_id"], decision, reviewer=body.reviewer or "api",
-                                        final_text=body.final_text, reason=body.reason)
+        item = await self.guard.adecide(request.path_params["review_id"], decision,
+                                        reviewer=key.name if key else "local", final_text=body.final_text,
+                                        reason=body.reason)
         return json_response(_dump(item))
 
     async def metrics(self, request: Request) -> Response:
@@ -123,7 +141,7 @@ class Records:
         if self.guard.config.grounding.enabled:
             folder = Path(self.guard.config.knowledge_base.path).expanduser()
             found = await asyncio.to_thread(folder.is_dir)
-            checks["knowledge_base"] = "ok" if found else f"none at {folder}: answers are not grounded"
+            checks["knowledge_base"] = "ok" if found else "none at knowledge_base.path: answers are not grounded"
         else:
             checks["knowledge_base"] = "disabled"
         ready = checks["store"] == "ok"
@@ -139,6 +157,17 @@ class Records:
                                        if name == "store")
         body["checks"] = checks
         return json_response(body, status=200 if body["status"] == "ready" else 503)
+
+
+def _status(record: RequestRecord | None, review: ReviewItem | None) -> str:
+    """``pending``/``approved``/``edited``/``rejected``/``expired`` for a held answer; else ``delivered`` or ``failed``."""
+    if review is not None and review.policy == "block":
+        return review.status
+    return "failed" if record is not None and record.error_class else "delivered"
+
+
+def _dump_time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _decided_answer(record: Any, review: ReviewItem | None) -> str | None:

@@ -83,7 +83,8 @@ class FeedbackBody(_Strict):
 
 
 class DecisionBody(_Strict):
-    reviewer: str | None = Field(None, min_length=1, max_length=200)
+    """The reviewer is not a field: it is the admin key's name (``server.keys``)."""
+
     final_text: str | None = Field(None, max_length=200_000)
     reason: str | None = Field(None, max_length=10_000)
 

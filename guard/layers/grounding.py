@@ -65,8 +65,8 @@ class GroundingLayer:
         if not question:
             raise Skip("no user question to ground")
         folder = Path(self.config.knowledge_base.path).expanduser()
-        if not folder.is_dir() or not any(folder.iterdir()):
-            raise Skip(f"no knowledge base at {folder}")
+        if not folder.is_dir() or not any(folder.iterdir()):  # the reason reaches the app: no path in it
+            raise Skip("no knowledge base at knowledge_base.path (missing or empty)")
         hits = await run_model(self._retrieve, question)  # off the event loop: embedding and search
         state.sources = [_source(hit) for hit in hits]
         state.signals["retrieval"] = round(max((hit.relevance for hit in hits), default=0.0), 4)
@@ -87,7 +87,7 @@ class GroundingLayer:
     def _retrieve(self, question: str) -> list[Hit]:
         kb = shared_knowledge_base(self.config.knowledge_base)
         if kb.empty:
-            raise Skip(f"the knowledge base at {kb.folder} has no documents")
+            raise Skip("the knowledge base has no documents")
         return kb.search(question, k=self.config.grounding.top_k, min_relevance=self.config.grounding.min_score)
 
 

@@ -45,6 +45,7 @@ class RequestRecord(BaseModel):
     question: str | None = None
     answer: str | None = None  # the draft as the model wrote it (PII-redacted when configured)
     delivered: bool = True  # False when a held draft was replaced by the holding message, or the client left
+    key_name: str | None = None  # the proxy's API key it came in with, by name (server.keys)
 
 
 class ReviewItem(BaseModel):
@@ -69,6 +70,7 @@ class ReviewItem(BaseModel):
     decided_at: datetime | None = None
     edit_distance: float | None = None  # normalised 0..1 between draft and final_text, for edited items
     audit: bool = False  # sampled from unflagged answers to count what guard missed (never held for it)
+    key_name: str | None = None  # the API key the request came in with: only it (or an admin) reads the outcome
 
     def app_event(self) -> dict[str, Any]:
         """What the app is told when a held item ends: ``review.decided`` or ``review.expired``.

@@ -125,7 +125,9 @@ requests = Table(
     Column("question", StoredText()),
     Column("answer", StoredText()),
     Column("delivered", Boolean, nullable=False),
+    Column("key_name", String(64)),
     Index("ix_requests_created_at", "created_at"),
+    Index("ix_requests_key_name_created_at", "key_name", "created_at"),
 )
 
 reviews = Table(
@@ -148,6 +150,7 @@ reviews = Table(
     Column("decided_at", UtcDateTime()),
     Column("edit_distance", Float),
     Column("audit", Boolean, nullable=False, server_default=false()),
+    Column("key_name", String(64)),
     Index("ix_reviews_request_id", "request_id"),
     Index("ix_reviews_status_created_at", "status", "created_at"),
 )

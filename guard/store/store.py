@@ -109,6 +109,29 @@ class Store:
         with self._tx() as conn:
             return [RequestRecord.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
+    def spend_by_key(self, since: datetime) -> dict[str, float]:
+        """Model and verification spend (USD) of each key's requests since ``since``: per-key daily limits."""
+        spent = (func.coalesce(requests.c.cost_usd, 0.0) + func.coalesce(requests.c.samples_cost_usd, 0.0)
+                 + requests.c.verification_cost_usd)
+        query = (select(requests.c.key_name, func.sum(spent)).where(
+            requests.c.key_name.is_not(None), requests.c.created_at >= since).group_by(requests.c.key_name))
+        with self._tx() as conn:
+            return {name: float(total or 0.0) for name, total in conn.execute(query)}
+
+    def usage_by_key(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Per key name (None: no key) in the window: requests, failures, held answers, low tier, spend, confidence."""
+        spent = (func.coalesce(requests.c.cost_usd, 0.0) + func.coalesce(requests.c.samples_cost_usd, 0.0)
+                 + requests.c.verification_cost_usd)
+        query = (select(requests.c.key_name.label("key"), func.count().label("requests"),
+                        func.count(requests.c.error_class).label("failed"),
+                        func.sum(case((requests.c.review_policy == "block", 1), else_=0)).label("held"),
+                        func.sum(case((requests.c.tier == "low", 1), else_=0)).label("low_tier"),
+                        func.sum(spent).label("cost_usd"), func.avg(requests.c.confidence).label("mean_confidence"))
+                 .where(requests.c.created_at >= since, requests.c.created_at < until)
+                 .group_by(requests.c.key_name).order_by(func.count().desc(), requests.c.key_name))
+        with self._tx() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     # -- reviews -------------------------------------------------------------
 
     def submit_review(self, item: ReviewItem) -> ReviewItem:

@@ -142,7 +142,7 @@ def test_a_reviewer_edits_a_draft_queued_through_the_proxy_and_the_app_gets_the_
 
     stored = httpx.get(f"{proxy.url}/v1/requests/{request_id}", headers={"authorization": f"Bearer {APP_KEY}"})
     assert stored.status_code == 200
-    assert stored.json()["answer"] == FIXED and stored.json()["review"]["status"] == "edited"
+    assert stored.json()["answer"] == FIXED and stored.json()["status"] == "edited"
     rate_after = edit_rate(page, proxy)
     assert rate_before != rate_after == "100.0%"
     shot(page, "health")
@@ -156,13 +156,32 @@ def test_a_second_reviewer_sees_who_decided_first(browser, page, proxy):
     sign_in(other, proxy, name="Ben")
     other.goto(page.url)
 
+    page.once("dialog", lambda dialog: dialog.accept())  # "a" on a held answer asks before it delivers
     page.keyboard.press("a")
     page.get_by_role("status").wait_for()
     other.get_by_label("Reason for rejecting").fill("Made-up gift card.")
     other.get_by_role("button", name="Reject").click()
 
-    assert "already decided by Ana: approved" in other.get_by_role("alert").inner_text()
+    assert re.search(r"already decided by Ana \(sha256-[0-9a-f]{8}\): approved", other.get_by_role("alert").inner_text())
     other.context.close()
+
+
+def test_a_keypress_alone_never_delivers_a_held_answer(page, proxy):
+    proxy.ask("Can I return a lamp after two months?")
+    sign_in(page, proxy)
+    page.get_by_role("link", name="Can I return a lamp after two months?").click()
+    asked: list[str] = []
+
+    def decline(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", decline)
+    page.keyboard.press("a")
+
+    assert asked and "send it to the user" in asked[0]
+    page.reload()
+    assert page.get_by_role("button", name="Approve draft as is").is_visible()  # still pending
 
 
 def test_the_queue_counts_items_per_tier_and_filters_by_tier(page, proxy):

@@ -54,3 +54,22 @@ def test_durations_and_iso_dates_are_understood():
     assert parse_moment("7d", now) == now - timedelta(days=7)
     assert parse_moment("36h", now) == now - timedelta(hours=36)
     assert parse_moment("2026-11-20", now) == datetime(2026, 11, 20, tzinfo=timezone.utc)
+
+
+def test_by_key_groups_the_windows_requests_and_spend_by_api_key_name(tmp_path):
+    url = str(tmp_path / "keys.db")
+    store = open_store(url)
+    now = datetime.now(timezone.utc)
+    store.write_requests([request(i, ("high", "low")[i % 2], at=now - timedelta(hours=1), cost_usd=0.01,
+                                 key_name="support-app" if i < 3 else "billing-app" if i < 4 else None)
+                          for i in range(5)])
+    store.close()
+
+    as_json = CliRunner().invoke(app, ["report", "--since", "1d", "--by", "key", "--json", "--database", url])
+    as_table = CliRunner().invoke(app, ["report", "--since", "1d", "--by", "key", "--database", url])
+
+    assert as_json.exit_code == 0, as_json.output
+    groups = {g["key"]: g for g in json.loads(as_json.output)["groups"]}
+    assert {k: g["requests"] for k, g in groups.items()} == {"support-app": 3, "billing-app": 1, None: 1}
+    assert groups["support-app"]["low_tier"] == 1 and groups["support-app"]["cost_usd"] == pytest.approx(0.03)
+    assert "support-app" in as_table.output and "(no key)" in as_table.output

@@ -16,7 +16,7 @@ from guard import Guard, GuardConfig
 from guard.adapters.server.app import create_app
 
 MODEL = "openai/fake-model"
-APP_KEY, ADMIN_KEY = "sk-app-test-key", "sk-admin-test-key"
+APP_KEY, ADMIN_KEY = "sk-app-test-key-0001", "sk-admin-test-key-0001"
 
 
 def server_config(**sections: Any) -> GuardConfig:

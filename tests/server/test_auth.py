@@ -62,7 +62,7 @@ def test_yaml_accepts_key_digests_and_refuses_plain_keys(tmp_path):
 
 
 def test_plain_keys_from_the_environment_are_kept_only_as_digests(monkeypatch):
-    monkeypatch.setenv("GUARD_SERVER__API_KEYS", f"{APP_KEY},other-key")
+    monkeypatch.setenv("GUARD_SERVER__API_KEYS", f"{APP_KEY},other-key-0123456789")
 
     config = load_config()
 
@@ -74,4 +74,4 @@ def test_without_keys_the_server_binds_only_to_loopback():
     check_bind(ServerConfig(host="127.0.0.1"))
     with pytest.raises(ValueError, match="without API keys"):
         check_bind(ServerConfig(host="0.0.0.0"))
-    check_bind(ServerConfig(host="0.0.0.0", api_keys=["k"]))
+    check_bind(ServerConfig(host="0.0.0.0", api_keys=["k" * 16]))

@@ -100,7 +100,7 @@ def test_models_lists_the_configured_models_including_the_local_ones(start_proxy
 
 
 def test_health_routes_answer_without_a_key(start_proxy):
-    proxy = start_proxy(server={"api_keys": ["some-key"]})
+    proxy = start_proxy(server={"api_keys": ["some-key-of-16-chars"]})
 
     assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(proxy.url + "/readyz")

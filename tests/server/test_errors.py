@@ -61,7 +61,8 @@ def test_a_body_over_the_limit_is_refused_while_reading_with_413(start_proxy):
             yield b"x" * 1000
         yield b'"}]}'
 
-    response = httpx.post(proxy.url + "/v1/chat/completions", content=chunks())
+    response = httpx.post(proxy.url + "/v1/chat/completions", content=chunks(),
+                          headers={"content-type": "application/json"})
     assert response.status_code == 413 and _error(response)["code"] == "request_too_large"
 
 
@@ -165,3 +166,29 @@ def test_more_choices_than_configured_is_the_clients_400_naming_n(start_proxy, u
 
     assert caught.value.body["param"] == "n"
     assert upstream.requests == []
+
+
+def test_an_unreachable_store_is_a_503_that_names_no_database_host(upstream):
+    """The app learns that guard's store is down, not where guard's database lives."""
+    from sqlalchemy import create_engine
+
+    from guard import Guard
+    from guard.adapters.server.app import create_app
+    from guard.store import Store
+    from tests.server.conftest import RunningServer, server_config
+
+    config = server_config(review={"enabled": True, "policy": "block"})
+    down = Store(create_engine("postgresql+psycopg://guard:secret@127.0.0.1:9/guard_db?connect_timeout=2"))
+    server = RunningServer(create_app(Guard(config, store=down), config))
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    try:
+        with pytest.raises(openai.InternalServerError) as caught:
+            client.chat.completions.create(model=MODEL, messages=QUESTION)  # held: the draft must be stored first
+        looked_up = httpx.get(server.url + "/v1/requests/gr_any")
+    finally:
+        server.stop()
+
+    assert caught.value.status_code == 503 and caught.value.body["code"] == "store_unavailable"
+    assert looked_up.status_code == 503
+    for message in (caught.value.body["message"], _error(looked_up)["message"]):
+        assert "127.0.0.1" not in message and "guard_db" not in message and "postgresql" not in message

@@ -92,10 +92,10 @@ def test_a_review_queued_through_one_server_is_decided_through_the_other(postgre
 
         listed = httpx.get(second + "/v1/reviews", headers=admin).json()["data"]
         assert [item["id"] for item in listed] == [review_id]
-        decided = httpx.post(second + f"/v1/reviews/{review_id}/approve", headers=admin, json={"reviewer": "ana"})
+        decided = httpx.post(second + f"/v1/reviews/{review_id}/approve", headers=admin, json={})
         assert decided.json()["status"] == "approved"
 
-        again = httpx.post(first + f"/v1/reviews/{review_id}/reject", headers=admin, json={"reviewer": "ben"})
+        again = httpx.post(first + f"/v1/reviews/{review_id}/reject", headers=admin, json={"reason": "no"})
         assert again.status_code == 409
         answer = httpx.get(first + f"/v1/requests/{reply.model_extra['guard']['request_id']}",
                            headers={"authorization": f"Bearer {APP_KEY}"}).json()["answer"]

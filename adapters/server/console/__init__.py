@@ -22,7 +22,7 @@ def console_routes(guard: Guard, config: GuardConfig) -> list[BaseRoute]:
     """The console's routes, relative to where they are mounted."""
     secret = config.server.console_secret
     # Without server.console_secret, a per-process secret: each worker (and each restart) has its own sessions.
-    console = Console(guard, config, Sessions(secret.get_secret_value() if secret else None))
+    console = Console(guard, config, Sessions(config.server, secret.get_secret_value() if secret else None))
     return [
         Route("/", console.queue, methods=["GET"], name="console_queue"),
         Route("/login", console.login_form, methods=["GET"], name="console_login_form"),

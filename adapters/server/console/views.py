@@ -25,11 +25,11 @@ from guard.pipeline import Guard
 from guard.report.build import build_report
 from guard.report.html import render_html_fragment
 
-from guard.adapters.server.auth import is_admin_key
+from guard.adapters.server.auth import admin_key
 from guard.adapters.server.console.passages import draft_segments, source_passages
 from guard.adapters.server.console.queue import AGES, POLICIES, TIERS, Filters, expiry_note, waited
 from guard.adapters.server.console.session import Session, Sessions
-from guard.adapters.server.console.throttle import LoginThrottle
+from guard.adapters.server.console.throttle import LoginThrottle, TrustedProxies, client_address
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 256 * 1024
@@ -53,6 +53,7 @@ class Console:
     def __init__(self, guard: Guard, config: GuardConfig, sessions: Sessions):
         self.guard, self.config, self.sessions = guard, config, sessions
         self.throttle = LoginThrottle(config.server.console_failed_logins)
+        self.proxies = TrustedProxies(config.server.forwarded_allow_ips)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 
@@ -64,7 +65,7 @@ class Console:
         return self._page(request, "login.html", None)
 
     async def login(self, request: Request) -> Response:
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request, self.proxies)
         if wait := self.throttle.wait_s(client):
             response = self._page(request, "login.html", None, status=429,
                                   error=f"Too many failed logins from this address; try again in {wait} s.")
@@ -72,14 +73,15 @@ class Console:
             return response
         form = await _form(request)
         name = (form.get("name") or "").strip()[:80]
-        if not is_admin_key(self.config, form.get("key") or ""):
+        key = admin_key(self.config, form.get("key") or "")
+        if key is None:
             self.throttle.failed(client)
             return self._page(request, "login.html", None, status=401, name=name,
                               error="That key is not an admin key. App API keys do not open the console.")
         if not name:
             return self._page(request, "login.html", None, status=400, error="Please give your name.")
         response = _redirect(_base(request) + "/")
-        self.sessions.start(response, name, _cookie_path(request))
+        self.sessions.start(response, name, key, _cookie_path(request))
         return response
 
     async def logout(self, request: Request) -> Response:
@@ -190,7 +192,7 @@ class Console:
               **values: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(
             base=_base(request), session=session, styles=self.config.tiers.styles, tiers=TIERS,
-            product=self.config.product.name, path=request.url.path, no_admin_key=not self.config.server.admin_keys,
+            product=self.config.product.name, path=request.url.path, no_admin_key=not any(k.admin for k in self.config.server.named_keys.values()),
             insecure=_insecure(request), **values)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 

@@ -1,4 +1,5 @@
 // guard review console: keyboard shortcuts on an item page. Everything works without this script.
+// A shortcut never delivers a held answer on its own: "a" on a held item asks first (data-confirm).
 (function () {
   "use strict";
   function typing(target) {
@@ -12,7 +13,10 @@
     var key = event.key.toLowerCase();
     if (key === "a") {
       var approve = document.getElementById("approve-form");
-      if (approve) { event.preventDefault(); approve.requestSubmit(); }
+      if (approve) {
+        event.preventDefault();
+        if (!approve.dataset.confirm || window.confirm(approve.dataset.confirm)) { approve.requestSubmit(); }
+      }
     } else if (key === "e") {
       var editor = document.getElementById("final_text");
       if (editor) { event.preventDefault(); editor.focus(); editor.setSelectionRange(editor.value.length, editor.value.length); }
