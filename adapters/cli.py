@@ -9,6 +9,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import typer  # noqa: E402
 
+from guard.adapters.calibrate_cli import calibrate_command  # noqa: E402
 from guard.adapters.kb_cli import kb_app  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
@@ -20,4 +21,6 @@ app.add_typer(kb_app, name="kb", help="Build and inspect the knowledge base answ
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
+app.command("calibrate", help="Fit confidence and operating points on your own labels (file or reviews).")(
+    calibrate_command)
 app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
+from guard.calibration import ActiveCalibration, configured_calibration
 from guard.confidence import ConfidenceModel
 from guard.config import GuardConfig, load_config
 from guard.errors import StoreUnavailable, UnknownRequest
@@ -65,6 +66,10 @@ class Guard:
         self.metrics = metrics or GuardMetrics()
         self.redactor = Redactor(self.config)
         self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
+        support = self.config.support
+        self.calibration = ActiveCalibration(self.store, configured_calibration(support.calibration, support.verifier),
+                                             support.verifier, log=self.log)
+        self.calibration.refresh()  # the store is open already; later looks run on a thread every few seconds
         self.webhook = WebhookSender(self.config)
         # Records are redacted in the writer's thread; by a partial, as a bound method would keep the Guard alive.
         redact = partial(redact_record, redactor=self.redactor)
@@ -207,7 +212,7 @@ class Guard:
             raise ValueError("messages must be a list of {'role': ..., 'content': ...} mappings")
         return RequestState(
             request_id=new_request_id(), config=self.config, model=model or self.config.models.default,
-            messages=messages, params=params,
+            messages=messages, params=params, calibration=self.calibration.current(),
         )
 
     def _start_extra_samples(self, state: RequestState) -> asyncio.Future[Completion] | None:
@@ -327,7 +332,8 @@ class Guard:
 
     async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
         """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""
-        confidence = self.confidence(state.signals)
+        calibrated = state.calibration is not None  # a calibration replaces the support map (guard.calibration)
+        confidence = self.confidence(state.signals, state.calibration) if calibrated else self.confidence(state.signals)
         tier = tier_for(confidence, self.config.tiers)
         meta = GuardMetadata(
             request_id=state.request_id,

@@ -53,6 +53,7 @@ def request_record(state: RequestState, *, started: float, streamed: bool, quest
         question=question,
         answer=state.answer or None,
         delivered=delivered and error is None,
+        calibration_id=state.calibration.id if state.calibration else None,
     )
 
 

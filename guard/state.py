@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from guard.calibration import SupportCalibration
 from guard.config import GuardConfig
 from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
 
@@ -77,6 +78,7 @@ class RequestState:
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[UnsupportedClaim] = field(default_factory=list)
     uncited: list[UncitedSentence] = field(default_factory=list)  # factual sentences without a marker (citations.required)
+    calibration: SupportCalibration | None = None  # the support calibration in force when the request began
     token_logprobs: list[tuple[str, float]] | None = None  # the answer's (token, log-probability), when the provider gave them
     token_logprobs_reason: str | None = None  # why there are none
     logprobs_requested: bool = False  # guard asked for them (the client did not): stripped from the client's response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,7 @@ def compute_report(requests: list[RequestRecord], feedback: list[FeedbackRecord]
         drift=drifted,
         summary=summarize(metrics, overall, by_tier, drifted),
         daily=_daily(records, since, until),
+        calibrations=dict(Counter(r.calibration_id or "shipped" for r in records if r.tier is not None)),
     )
 
 

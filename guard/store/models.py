@@ -45,6 +45,7 @@ class RequestRecord(BaseModel):
     question: str | None = None
     answer: str | None = None  # the draft as the model wrote it (PII-redacted when configured)
     delivered: bool = True  # False when a held draft was replaced by the holding message, or the client left
+    calibration_id: str | None = None  # the support calibration in force (guard.calibration), None: shipped
 
 
 class ReviewItem(BaseModel):

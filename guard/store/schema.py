@@ -95,6 +95,7 @@ requests = Table(
     Column("question", Text),
     Column("answer", Text),
     Column("delivered", Boolean, nullable=False),
+    _id("calibration_id"),
     Index("ix_requests_created_at", "created_at"),
 )
 
@@ -162,4 +163,14 @@ feedback_events = Table(
     Column("at", UtcDateTime(), nullable=False),
     *_feedback_fields(),
     Index("ix_feedback_events_request_id", "request_id"),
+)
+
+calibrations = Table(
+    "calibrations", metadata,
+    _id("id", primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("verifier", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("activated_at", UtcDateTime()),  # the newest activated one is in force
+    Index("ix_calibrations_activated_at", "activated_at"),
 )

@@ -1,0 +1,145 @@
+"""``guard calibrate``: fit the support calibration on this product's labels, show what it changes, put it in force."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from guard.adapters.report_cli import parse_moment
+from guard.calibrate import METRICS, CalibrationRun, LabelledAnswer, TooFewLabels, calibrate, from_file, from_store
+from guard.calibration import ActiveCalibration, SupportCalibration, configured_calibration
+from guard.config import GuardConfig, load_config
+from guard.errors import GuardError
+from guard.store import Store, open_store
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def calibrate_command(
+    files: Annotated[list[Path] | None, typer.Option("--from-file", help="Labelled answers, one JSON row a line: "
+                     "sources, response, label (faithful/hallucinated), optional question. Repeatable.")] = None,
+    from_reviews: Annotated[bool, typer.Option("--from-reviews", help="Label with the store's decided reviews and "
+                            "feedback (guard.labels says what each decision means).")] = False,
+    since: Annotated[str, typer.Option(help="With --from-reviews: answers given since (90d, 2w, an ISO date).")] = "90d",
+    limit: Annotated[int | None, typer.Option(min=1, help="Use this many labels, sampled with a fixed seed.")] = None,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds for the before/after.")] = 5,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the calibration here (load it with "
+                   "support.calibration: PATH).")] = None,
+    activate: Annotated[bool, typer.Option("--activate", help="Store it and put it in force: every worker "
+                        "on this store applies it within seconds, no restart.")] = False,
+    deactivate: Annotated[bool, typer.Option("--deactivate", help="Only stop applying the store's active "
+                          "calibration (back to support.calibration or the shipped one).")] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="guard.yaml to read.")] = None,
+    database: Annotated[str | None, typer.Option(help="Store (default: telemetry.database).")] = None,
+) -> None:
+    """Fit the confidence map and the operating points on your labels; print before/after, cross-validated."""
+    try:
+        cfg = load_config(config)
+        if deactivate:
+            with _store(cfg, database) as store:
+                console.print(f"deactivated {store.deactivate_calibrations()} calibration(s)")
+            return
+        if not files and not from_reviews:
+            raise typer.BadParameter("say where the labels are: --from-file PATH and/or --from-reviews")
+        if from_reviews or activate:
+            with _store(cfg, database) as store:
+                rows, sources = _labels(files or [], store if from_reviews else None, since, limit)
+                current = ActiveCalibration(store, configured_calibration(cfg.support.calibration,
+                                                                          cfg.support.verifier),
+                                            cfg.support.verifier).refresh()
+                run = _run(rows, sources, cfg, current)
+                if activate:
+                    store.save_calibration(run.calibration.model_dump(mode="json"), activate=True)
+        else:
+            rows, sources = _labels(files, None, since, limit)
+            current = configured_calibration(cfg.support.calibration, cfg.support.verifier)
+            run = _run(rows, sources, cfg, current)
+    except TooFewLabels as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except (GuardError, ValueError, OSError, ImportError) as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _print(run)
+    if out is not None:
+        out.write_text(run.calibration.model_dump_json(indent=2) + "\n")
+        console.print(f"wrote {out} (support.calibration: {out})")
+    if activate:
+        console.print(f"activated {run.calibration.id}: workers on this store apply it within seconds")
+    if out is None and not activate:
+        console.print("nothing written: pass --out PATH and/or --activate")
+
+
+@contextmanager
+def _store(cfg: GuardConfig, database: str | None) -> Iterator[Store]:
+    store = open_store(database or cfg.telemetry.database, busy_timeout_s=cfg.telemetry.busy_timeout_s)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _labels(files: list[Path], store: Store | None, since: str, limit: int | None) -> tuple[list[LabelledAnswer], dict]:
+    rows: list[LabelledAnswer] = []
+    sources: dict = {}
+    for path in files:
+        found = from_file(path)
+        rows += found
+        sources[f"file:{path.name}"] = len(found)
+    if store is not None:
+        start = parse_moment(since, datetime.now(timezone.utc))
+        found, skipped = from_store(store, start)
+        rows += found
+        sources[f"store since {start:%Y-%m-%d}"] = {"reviews": sum(r.origin == "review" for r in found),
+                                                     "feedback": sum(r.origin == "feedback" for r in found),
+                                                     "skipped": dict(skipped)}
+    if limit is not None and limit < len(rows):
+        rows = random.Random(0).sample(rows, limit)
+        sources["sampled"] = limit
+    return rows, sources
+
+
+def _run(rows: list[LabelledAnswer], sources: dict, cfg: GuardConfig,
+         current: SupportCalibration | None) -> CalibrationRun:
+    errors.print(f"scoring {len(rows)} labelled answers with the {cfg.support.verifier!r} verifier ...")
+    every = max(1, len(rows) // 10)
+
+    def progress(done: int) -> None:
+        if done % every == 0 or done == len(rows):
+            errors.print(f"  {done}/{len(rows)}")
+
+    return calibrate(rows, cfg, current=current, fitted_on={"labels": sources}, progress=progress)
+
+
+def _print(run: CalibrationRun) -> None:
+    cal = run.calibration
+    cv = cal.cross_validated
+    console.print(f"support calibration {cal.id} for the {cal.verifier!r} verifier, risk level {cv['risk']!r}: "
+                  f"{cal.fitted_on['answers']} labelled answers ({cal.fitted_on['faithful']} faithful, "
+                  f"{cal.fitted_on['hallucinated']} hallucinated; {run.without_claims} without a claim to check), "
+                  f"{cv['folds']}-fold cross-validated against {cv['before']}")
+    table = Table("metric", "before", "after", "change", title="before -> after, 95 % intervals")
+    for name, label in METRICS.items():
+        row = run.comparison[name]
+        table.add_row(label, *(_cell(row[f"{side}"], row[f"{side}_95"], signed=side == "change")
+                               for side in ("before", "after", "change")))
+    console.print(table)
+    console.print("thresholds: " + json.dumps(cal.thresholds) + f"; confidence map: intercept "
+                  f"{cal.support.intercept:.3f}, slope {cal.support.slope:.3f}")
+
+
+def _cell(value: float | None, interval: list[float] | None, signed: bool) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:+.3f}" if signed else f"{value:.3f}"
+    return text + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
