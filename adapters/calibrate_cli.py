@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from guard.adapters.report_cli import parse_moment
 from guard.calibrate import METRICS, CalibrationRun, LabelledAnswer, TooFewLabels, calibrate, from_file, from_store
@@ -70,7 +69,7 @@ def calibrate_command(
     except (GuardError, ValueError, OSError, ImportError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    _print(run)
+    print_calibration(run.calibration)
     if out is not None:
         out.write_text(run.calibration.model_dump_json(indent=2) + "\n")
         console.print(f"wrote {out} (support.calibration: {out})")
@@ -121,25 +120,27 @@ def _run(rows: list[LabelledAnswer], sources: dict, cfg: GuardConfig,
     return calibrate(rows, cfg, current=current, fitted_on={"labels": sources}, progress=progress)
 
 
-def _print(run: CalibrationRun) -> None:
-    cal = run.calibration
-    cv = cal.cross_validated
+def print_calibration(cal: SupportCalibration) -> None:
+    """What was fitted, on what, and the cross-validated before/after per metric with 95 % intervals."""
+    cv, fitted = cal.cross_validated, cal.fitted_on
     console.print(f"support calibration {cal.id} for the {cal.verifier!r} verifier, risk level {cv['risk']!r}: "
-                  f"{cal.fitted_on['answers']} labelled answers ({cal.fitted_on['faithful']} faithful, "
-                  f"{cal.fitted_on['hallucinated']} hallucinated; {run.without_claims} without a claim to check), "
-                  f"{cv['folds']}-fold cross-validated against {cv['before']}")
-    table = Table("metric", "before", "after", "change", title="before -> after, 95 % intervals")
+                  f"{fitted['answers']} labelled answers ({fitted['faithful']} faithful, {fitted['hallucinated']} "
+                  f"hallucinated; {fitted['without_claims']} without a claim to check), {cv['folds']}-fold "
+                  f"cross-validated against {cv['before']}", soft_wrap=True)
+    console.print(f"{'':19}{'before':24}{'after':24}change        [95 % bootstrap intervals]", highlight=False,
+                  soft_wrap=True)
     for name, label in METRICS.items():
-        row = run.comparison[name]
-        table.add_row(label, *(_cell(row[f"{side}"], row[f"{side}_95"], signed=side == "change")
-                               for side in ("before", "after", "change")))
-    console.print(table)
+        row = cv["metrics"][name]
+        cells = [_cell(row[side], row[f"{side}_95"], signed=side == "change") for side in ("before", "after", "change")]
+        console.print(f"{label:19}{cells[0]:24}{cells[1]:24}{cells[2]}", highlight=False, soft_wrap=True)
+    console.print("false-flag rate: faithful answers with a claim listed unsupported; catch rate: hallucinated "
+                  "answers with one; ECE: of the confidence", soft_wrap=True)
     console.print("thresholds: " + json.dumps(cal.thresholds) + f"; confidence map: intercept "
-                  f"{cal.support.intercept:.3f}, slope {cal.support.slope:.3f}")
+                  f"{cal.support.intercept:.3f}, slope {cal.support.slope:.3f}", soft_wrap=True)
 
 
 def _cell(value: float | None, interval: list[float] | None, signed: bool) -> str:
     if value is None:
         return "n/a"
-    text = f"{value:+.3f}" if signed else f"{value:.3f}"
-    return text + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
+    form = "+.3f" if signed else ".3f"
+    return f"{value:{form}}" + (f" [{interval[0]:{form}}, {interval[1]:{form}}]" if interval else "")
