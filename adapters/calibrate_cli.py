@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from guard.adapters.report_cli import parse_moment
-from guard.calibrate import METRICS, CalibrationRun, LabelledAnswer, TooFewLabels, calibrate, from_file, from_store
+from guard.calibrate import METRICS, LabelledAnswer, TooFewLabels, calibrate, from_file, from_store
 from guard.calibration import ActiveCalibration, SupportCalibration, configured_calibration
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
@@ -56,25 +56,28 @@ def calibrate_command(
                 current = ActiveCalibration(store, configured_calibration(cfg.support.calibration,
                                                                           cfg.support.verifier),
                                             cfg.support.verifier).refresh()
-                run = _run(rows, sources, cfg, current)
+                calibration = _run(rows, sources, cfg, current)
                 if activate:
-                    store.save_calibration(run.calibration.model_dump(mode="json"), activate=True)
+                    store.save_calibration(calibration.model_dump(mode="json"), activate=True)
         else:
             rows, sources = _labels(files, None, since, limit)
             current = configured_calibration(cfg.support.calibration, cfg.support.verifier)
-            run = _run(rows, sources, cfg, current)
+            calibration = _run(rows, sources, cfg, current)
     except TooFewLabels as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     except (GuardError, ValueError, OSError, ImportError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    print_calibration(run.calibration)
+    print_calibration(calibration)
+    if cfg.support.threshold is not None:
+        console.print(f"note: support.threshold ({cfg.support.threshold}) is set and pins the threshold; of this "
+                      "calibration only the confidence map applies while it is", soft_wrap=True)
     if out is not None:
-        out.write_text(run.calibration.model_dump_json(indent=2) + "\n")
+        out.write_text(calibration.model_dump_json(indent=2) + "\n")
         console.print(f"wrote {out} (support.calibration: {out})")
     if activate:
-        console.print(f"activated {run.calibration.id}: workers on this store apply it within seconds")
+        console.print(f"activated {calibration.id}: workers on this store apply it within seconds")
     if out is None and not activate:
         console.print("nothing written: pass --out PATH and/or --activate")
 
@@ -109,7 +112,7 @@ def _labels(files: list[Path], store: Store | None, since: str, limit: int | Non
 
 
 def _run(rows: list[LabelledAnswer], sources: dict, cfg: GuardConfig,
-         current: SupportCalibration | None) -> CalibrationRun:
+         current: SupportCalibration | None) -> SupportCalibration:
     errors.print(f"scoring {len(rows)} labelled answers with the {cfg.support.verifier!r} verifier ...")
     every = max(1, len(rows) // 10)
 

@@ -9,7 +9,6 @@ operating points are fitted and cross-validated against the configuration in for
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,20 +23,15 @@ from guard.config import GuardConfig
 from guard.store import utcnow
 from guard.verify import SupportVerifier, get_verifier, support_threshold
 
-__all__ = ["METRICS", "CalibrationRun", "LabelledAnswer", "TooFewLabels", "calibrate", "from_file", "from_store"]
-
-
-@dataclass(frozen=True)
-class CalibrationRun:
-    calibration: SupportCalibration  # fitted on every scored label
-    comparison: dict[str, dict]  # per metric: before, after (cross-validated), change, with 95 % intervals
-    without_claims: int  # labelled answers the support layer had nothing to check in
+__all__ = ["METRICS", "LabelledAnswer", "TooFewLabels", "calibrate", "from_file", "from_store"]
 
 
 def calibrate(rows: Sequence[LabelledAnswer], config: GuardConfig, *, current: SupportCalibration | None = None,
               verifier: SupportVerifier | None = None, folds: int = FOLDS, fitted_on: dict[str, Any] | None = None,
-              progress: Callable[[int], None] | None = None) -> CalibrationRun:
-    """Score, fit and cross-validate; ``current`` is the calibration in force today (None: the shipped one).
+              progress: Callable[[int], None] | None = None) -> SupportCalibration:
+    """Score, fit on every label and cross-validate; ``current`` is the calibration in force today (None: the
+    shipped one). The result's ``cross_validated["metrics"]`` holds, per metric, before, after and the change,
+    each with its 95 % interval.
 
     Raises ``TooFewLabels`` before any scoring when the labels cannot suffice, and after it when too
     many answers had no claim to check.
@@ -56,11 +50,10 @@ def calibrate(rows: Sequence[LabelledAnswer], config: GuardConfig, *, current: S
                        scores.weakest < support_threshold(config, verifier, current))
     comparison = compare(scores.faithful, before, cross_validated(scores, risk, folds))
     platt, thresholds = fit(scores)
-    calibration = SupportCalibration(
+    return SupportCalibration(
         verifier=config.support.verifier, created_at=utcnow(), support=platt, thresholds=thresholds,
         fitted_on={**(fitted_on or {}), "answers": len(kept), "faithful": int(scores.faithful.sum()),
                    "hallucinated": int((~scores.faithful).sum()), "without_claims": len(rows) - len(kept)},
         cross_validated={"risk": risk, "folds": folds, "before": current.id if current else "shipped",
                          "metrics": comparison},
     ).with_id()
-    return CalibrationRun(calibration, comparison, len(rows) - len(kept))

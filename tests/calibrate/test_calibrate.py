@@ -23,24 +23,24 @@ from tests.calibrate.conftest import labelled
 
 
 def test_the_calibration_flags_fewer_faithful_answers_out_of_sample(config, scripted):
-    run = calibrate(labelled(), config, verifier=scripted)
-    false_flags = run.comparison["false_flag_rate"]
+    metrics = calibrate(labelled(), config, verifier=scripted).cross_validated["metrics"]
+    false_flags = metrics["false_flag_rate"]
     assert false_flags["before"] == pytest.approx(0.3, abs=0.05)
     assert false_flags["after"] < false_flags["before"] / 2
-    assert run.comparison["balanced_accuracy"]["after"] > run.comparison["balanced_accuracy"]["before"]
+    assert metrics["balanced_accuracy"]["after"] > metrics["balanced_accuracy"]["before"]
 
 
 def test_every_metric_has_before_after_and_change_with_intervals(config, scripted):
-    run = calibrate(labelled(), config, verifier=scripted)
-    assert set(run.comparison) == set(METRICS) == {"balanced_accuracy", "false_flag_rate", "catch_rate", "ece"}
-    for row in run.comparison.values():
+    metrics = calibrate(labelled(), config, verifier=scripted).cross_validated["metrics"]
+    assert set(metrics) == set(METRICS) == {"balanced_accuracy", "false_flag_rate", "catch_rate", "ece"}
+    for row in metrics.values():
         for side in ("before", "after", "change"):
             low, high = row[f"{side}_95"]
             assert low <= row[side] <= high
 
 
 def test_the_fitted_threshold_lies_between_the_classes(config, scripted):
-    calibration = calibrate(labelled(), config, verifier=scripted).calibration
+    calibration = calibrate(labelled(), config, verifier=scripted)
     assert 0.35 <= calibration.thresholds["medium"] <= 0.41
     assert calibration.verifier == "combined" and calibration.id.startswith("cal_")
     assert calibration.fitted_on["faithful"] == 60 and calibration.support.slope > 0

@@ -26,7 +26,7 @@ def split():
 def test_calibrating_on_part_of_wice_flags_fewer_faithful_answers_on_the_rest(split, offline_verifier):
     config = GuardConfig(support={"verifier": "offline"}, telemetry={"enabled": False})
     fit_rows, rest = split
-    calibration = calibrate(fit_rows, config, verifier=offline_verifier).calibration
+    calibration = calibrate(fit_rows, config, verifier=offline_verifier)
     scored = score_answers(rest, config, offline_verifier)
     weakest = np.array([s.weakest for s in scored if s is not None])
     faithful = np.array([r.faithful for r, s in zip(rest, scored) if s is not None])
