@@ -126,7 +126,12 @@ class ActiveCalibration:
     def _applicable(self, body: dict[str, Any] | None) -> SupportCalibration | None:
         if body is None:
             return self.configured
-        calibration = SupportCalibration.model_validate(body)
+        try:
+            calibration = SupportCalibration.model_validate(body)
+        except ValidationError as exc:
+            if self.log is not None:
+                self.log.error("calibration_unreadable", error=str(exc))
+            return self.configured
         if calibration.verifier != self.verifier:
             if self.log is not None and self._ignored != calibration.id:
                 self.log.warning("calibration_not_applied", calibration_id=calibration.id,
