@@ -19,6 +19,7 @@ from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
+from guard.adapters.calibrate_cli import calibrate_command  # noqa: E402
 from guard.adapters.init_cli import init  # noqa: E402
 from guard.adapters.kb_cli import kb_app  # noqa: E402
 from guard.adapters.purge_cli import purge  # noqa: E402
@@ -36,6 +37,8 @@ app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SD
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
+app.command("calibrate", help="Fit confidence and operating points on your own labels (file or reviews).")(
+    calibrate_command)
 app.command("purge", help="Delete records and ended review items older than a date.")(purge)
 
 

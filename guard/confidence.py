@@ -19,6 +19,7 @@ import json
 import math
 from pathlib import Path
 
+from guard.calibration import SupportCalibration
 from guard.verify.calibration import logit, sigmoid
 
 PARAMS_FILE = Path(__file__).parent / "verify" / "params" / "confidence.json"
@@ -36,11 +37,17 @@ class ConfidenceModel:
         if negative:
             raise ValueError(f"{params_file}: negative slopes for {negative} would make confidence fall as they rise")
 
-    def __call__(self, signals: dict[str, float]) -> float | None:
-        """Probability the answer is faithful; None when no known signal is present (nothing was verified)."""
+    def __call__(self, signals: dict[str, float], calibration: SupportCalibration | None = None) -> float | None:
+        """Probability the answer is faithful; None when no known signal is present (nothing was verified).
+
+        A ``calibration`` fitted on the product's labels replaces the support slope and the intercept.
+        """
         present = {k: float(v) for k, v in signals.items()
                    if k in self.slopes and isinstance(v, (int, float)) and math.isfinite(v)}
         if not present:
             return None
-        log_odds = self.intercept + sum(self.slopes[k] * float(logit(min(1.0, max(0.0, v)))) for k, v in present.items())
+        intercept, slopes = self.intercept, self.slopes
+        if calibration is not None:
+            intercept, slopes = calibration.support.intercept, {**slopes, "support": calibration.support.slope}
+        log_odds = intercept + sum(slopes[k] * float(logit(min(1.0, max(0.0, v)))) for k, v in present.items())
         return float(sigmoid(log_odds))

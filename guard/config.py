@@ -132,6 +132,10 @@ class SupportConfig(_Section):
         None, ge=0, le=1,
         description="A claim scoring below this is unsupported; None: the verifier's operating point chosen for "
                     "the product's risk level on held-out data.")
+    calibration: str | None = Field(
+        None, description="A support calibration file `guard calibrate --out` wrote, fitted on this product's labels: "
+                          "its confidence map and operating points replace the verifier's shipped ones. A calibration "
+                          "activated in the store (`guard calibrate --activate`) takes precedence.")
 
 
 class ConsistencyConfig(_Section):

@@ -11,6 +11,7 @@ from contextlib import aclosing
 from functools import partial
 from typing import Any
 
+from guard.calibration import ActiveCalibration, configured_calibration
 from guard.confidence import ConfidenceModel
 from guard.config import GuardConfig, load_config
 from guard.errors import InvalidRequest, StoreUnavailable, UnknownRequest
@@ -69,6 +70,10 @@ class Guard:
         self.metrics = metrics or GuardMetrics()
         self.redactor = Redactor(self.config)
         self.log = get_logger(redact_processor(self.redactor))  # events carry user text: masked like the records
+        support = self.config.support
+        self.calibration = ActiveCalibration(self.store, configured_calibration(support.calibration, support.verifier),
+                                             support.verifier, log=self.log)
+        self.calibration.refresh()  # the store is open already; later looks run on a thread every few seconds
         self.webhook = WebhookSender(self.config, self.store)
         self.purger = Purger(self.store, self.config)
         _warn_if_decisions_are_only_polled(self.config, self.log)
@@ -220,7 +225,7 @@ class Guard:
         bind_request_id(request_id)  # an exception that escapes is logged with this id (adapters/server/errors.py)
         return RequestState(
             request_id=request_id, config=self.config, model=model or self.config.models.default,
-            messages=messages, params=params,
+            messages=messages, params=params, calibration=self.calibration.current(),
         )
 
     def _start_extra_samples(self, state: RequestState, logprobs: dict[str, Any]) -> asyncio.Future[Completion] | None:
@@ -344,7 +349,8 @@ class Guard:
 
     async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
         """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""
-        confidence = self.confidence(state.signals)
+        calibrated = state.calibration is not None  # a calibration replaces the support map (guard.calibration)
+        confidence = self.confidence(state.signals, state.calibration) if calibrated else self.confidence(state.signals)
         tier = tier_for(confidence, self.config.tiers)
         meta = GuardMetadata(
             request_id=state.request_id,

@@ -54,6 +54,7 @@ def request_record(state: RequestState, *, started: float, streamed: bool, quest
         answer=state.answer or None,
         delivered=delivered and error is None,
         key_name=state.key_name,
+        calibration_id=state.calibration.id if state.calibration else None,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from guard.attribution import current_key_name
+from guard.calibration import SupportCalibration
 from guard.config import GuardConfig
 from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
 
@@ -85,6 +86,7 @@ class RequestState:
     unsupported: list[UnsupportedClaim] = field(default_factory=list)
     uncited: list[UncitedSentence] = field(default_factory=list)  # factual sentences without a marker (citations.required)
     sample_logprobs: list[list[tuple[str, float]] | None] = field(default_factory=list)  # per sample, when given
+    calibration: SupportCalibration | None = None  # the support calibration in force when the request began
     token_logprobs_reason: str | None = None  # why there are none
     logprobs_requested: bool = False  # guard asked for them (the client did not): stripped from the client's response
     layers: dict[str, LayerReport] = field(default_factory=dict)

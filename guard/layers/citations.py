@@ -44,7 +44,7 @@ class CitationsLayer(VerifyingLayer):
             raise Skip("no citation markers")
 
         pairs = _pairs(cited, state.sources)
-        threshold = self.threshold
+        threshold = self.threshold(state)
         probabilities: list[float] = []
         if pairs:
             scores = await self.verifier.score(pairs, question=self.question(state))

@@ -41,7 +41,7 @@ class SupportLayer(VerifyingLayer):
             if findings:
                 reasons[claim.index] = "; ".join(f.reason for f in findings)
         state.signals["support"] = soft_min([c.support for c in factual])
-        threshold = self.threshold
+        threshold = self.threshold(state)
         weak = sorted((c for c in factual if c.support < threshold), key=lambda c: c.support)
         state.unsupported = [UnsupportedClaim(text=c.text, score=round(c.support, 4), reason=reasons.get(c.index))
                              for c in weak]

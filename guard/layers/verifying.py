@@ -56,12 +56,12 @@ class VerifyingLayer:
         if not getattr(self.config, self.name).enabled:
             raise Skip("disabled")
         warm_verifier(self.verifier)
-        _ = self.threshold
+        _ = self.threshold(None)
 
-    @property
-    def threshold(self) -> float:
-        """``support.threshold`` when set, else the verifier's operating point for the product's risk level."""
-        return support_threshold(self.config, self.verifier)
+    def threshold(self, state: RequestState | None) -> float:
+        """``support.threshold`` when set, else the operating point for the product's risk level of the request's
+        calibration, else the verifier's."""
+        return support_threshold(self.config, self.verifier, state.calibration if state is not None else None)
 
     @staticmethod
     def question(state: RequestState) -> str | None:

@@ -66,6 +66,7 @@ def build_report(store: Store, *, since: datetime, until: datetime, config: Guar
         drift=drifted,
         summary=summarize(metrics, overall, by_tier, drifted),
         daily=_daily(days, since, until),
+        calibrations=read.calibrations,
     )
 
 

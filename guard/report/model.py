@@ -156,3 +156,4 @@ class HealthReport(BaseModel):
     drift: Drift
     summary: Summary
     daily: list[Day]
+    calibrations: dict[str, int] = {}  # answers per support calibration in force (guard.calibration); "shipped": none

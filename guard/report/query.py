@@ -158,6 +158,7 @@ class Aggregates:
     days: dict[date, DayRow]
     baseline: WindowCounts
     recent: WindowCounts
+    calibrations: dict[str, int] = field(default_factory=dict)  # verified answers per calibration in force
 
 
 class ReportQueries:
@@ -206,7 +207,14 @@ class ReportQueries:
             slices.setdefault((tier, model), Slice()).latency[float(b)] += n
             days.setdefault(_as_date(d), DayRow()).latency[float(b)] += n
         self._labels(slices)
-        return Aggregates(slices=slices, days=days, baseline=windows[0], recent=windows[1])
+        return Aggregates(slices=slices, days=days, baseline=windows[0], recent=windows[1],
+                          calibrations=self._calibrations())
+
+    def _calibrations(self) -> dict[str, int]:
+        """Answers with a tier per support calibration in force (``shipped`` when none was activated)."""
+        query = (select(r.calibration_id, func.count()).where(self.window, r.tier.isnot(None))
+                 .group_by(r.calibration_id))
+        return {calibration or "shipped": n for calibration, n in self.conn.execute(query)}
 
     def _labels(self, slices: dict[Group, Slice]) -> None:
         """Each decided review's label (``guard.labels``), counted by stratum: flagged, audit or other."""

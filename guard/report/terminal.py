@@ -20,6 +20,9 @@ def render_terminal(report: HealthReport, console: Console) -> None:
     console.print(Text(f"{report.product}: product health, {w.since:%Y-%m-%d %H:%M} → {w.until:%Y-%m-%d %H:%M} UTC",
                        style="bold"))
     console.print(Text(report.summary.status, style="bold"))
+    if report.calibrations:
+        console.print("Support calibration: " + ", ".join(f"{name} ({n} answers)" for name, n in
+                                                          report.calibrations.items()), highlight=False)
     console.print(_health_table(report))
     for m in report.metrics:
         if m.method:

@@ -46,6 +46,7 @@ class RequestRecord(BaseModel):
     answer: str | None = None  # the draft as the model wrote it (PII-redacted when configured)
     delivered: bool = True  # False when a held draft was replaced by the holding message, or the client left
     key_name: str | None = None  # the proxy's API key it came in with, by name (server.keys)
+    calibration_id: str | None = None  # the support calibration in force (guard.calibration), None: shipped
 
 
 class ReviewItem(BaseModel):

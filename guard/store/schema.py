@@ -126,6 +126,7 @@ requests = Table(
     Column("answer", StoredText()),
     Column("delivered", Boolean, nullable=False),
     Column("key_name", String(64)),
+    _id("calibration_id"),
     Index("ix_requests_created_at", "created_at"),
     Index("ix_requests_key_name_created_at", "key_name", "created_at"),
 )
@@ -224,4 +225,14 @@ outbox = Table(
     Column("done_at", UtcDateTime()),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_outbox_created_at", "created_at"),
+)
+
+calibrations = Table(
+    "calibrations", metadata,
+    _id("id", primary_key=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("verifier", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Column("activated_at", UtcDateTime()),  # the newest activated one is in force
+    Index("ix_calibrations_activated_at", "activated_at"),
 )

@@ -23,6 +23,7 @@ from guard.errors import AlreadyDecided, ReviewNotFound, StoreUnavailable, Unkno
 from guard.store.engine import RECORDS, WRITE, create_store_engine, migrate
 from guard.store.models import Decision, FeedbackRecord, OutboxEvent, RequestRecord, ReviewItem
 from guard.store.schema import (
+    calibrations,
     dead_letters,
     feedback,
     feedback_events,
@@ -344,6 +345,30 @@ class Store:
         if review is not None:
             return review.draft
         raise UnknownRequest(f"no answer with request id {request_id!r} was recorded")
+
+    # -- support calibrations (guard.calibration) -----------------------------
+
+    def save_calibration(self, body: dict[str, Any], *, activate: bool = False) -> None:
+        """Keep a calibration (JSON body with ``id`` and ``verifier``); with ``activate``, it is in force from now on."""
+        now = utcnow()
+        with self._tx(write=True) as conn:
+            stmt = self._upsert(calibrations).values(id=body["id"], created_at=now, verifier=body["verifier"],
+                                                     body=body, activated_at=now if activate else None)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[calibrations.c.id], set_={"activated_at": now})
+                         if activate else stmt.on_conflict_do_nothing(index_elements=[calibrations.c.id]))
+
+    def active_calibration(self) -> dict[str, Any] | None:
+        """The body of the calibration activated last; None when none is (or ``deactivate_calibrations`` ran)."""
+        query = (select(calibrations.c.body).where(calibrations.c.activated_at.is_not(None))
+                 .order_by(calibrations.c.activated_at.desc()).limit(1))
+        with self._tx() as conn:
+            return conn.execute(query).scalar()
+
+    def deactivate_calibrations(self) -> int:
+        """Back to the shipped (or configured) calibration; the number of calibrations that were active."""
+        with self._tx(write=True) as conn:
+            return conn.execute(update(calibrations).where(calibrations.c.activated_at.is_not(None))
+                                .values(activated_at=None)).rowcount
 
     # -- housekeeping --------------------------------------------------------
 

@@ -6,6 +6,7 @@ import json
 import threading
 from functools import lru_cache
 
+from guard.calibration import SupportCalibration
 from guard.config import GuardConfig, ModelsConfig, SupportConfig
 from guard.errors import ConfigError
 from guard.verify.base import SupportVerifier
@@ -21,11 +22,15 @@ def get_verifier(support: SupportConfig, models: ModelsConfig | None = None) -> 
                       support.precision == "int8")
 
 
-def support_threshold(config: GuardConfig, verifier: SupportVerifier | None = None) -> float:
-    """The score below which a claim is unsupported: ``support.threshold`` when set, else the verifier's
-    operating point chosen for the product's risk level."""
+def support_threshold(config: GuardConfig, verifier: SupportVerifier | None = None,
+                      calibration: SupportCalibration | None = None) -> float:
+    """The score below which a claim is unsupported: ``support.threshold`` when set, else the operating point for
+    the product's risk level of the calibration in force (``guard.calibration``), else the verifier's."""
     if config.support.threshold is not None:
         return config.support.threshold
+    calibrated = calibration.threshold(config.product.risk.value) if calibration is not None else None
+    if calibrated is not None:
+        return calibrated
     verifier = verifier or get_verifier(config.support, config.models)
     return verifier.threshold(config.product.risk.value)
 
