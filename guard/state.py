@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from guard.config import GuardConfig
-from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
+from guard.metadata import Citation, ExperimentArm, LayerReport, UncitedSentence, UnsupportedClaim
 
 
 @dataclass
@@ -86,6 +86,8 @@ class RequestState:
     ttft_ms: float | None = None  # streams: time from the request to the first token sent
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_calls_only: bool = False  # the reply only calls tools: nothing to verify, hold or queue
+    arm: ExperimentArm | None = None  # the experiment variant serving this request
+    user: str | None = None  # the app's user, when it said
 
     @property
     def prompt_messages(self) -> list[dict[str, Any]]:

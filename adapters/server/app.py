@@ -29,6 +29,7 @@ from guard.adapters.server.records import Records, json_response
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
+from guard.experiments.live import LiveExperiments
 from guard.pipeline import Guard
 
 
@@ -38,7 +39,9 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
     On start it runs ``warm_up`` in a thread, by default ``guard.warm_up`` when ``server.warm_up`` is on.
     """
     warm = WarmUp(warm_up or (guard.warm_up if config.server.warm_up else None), guard.log)
-    chat = ChatCompletions(Variants(guard, config), config)
+    experiments = LiveExperiments(guard.store, refresh_s=config.server.experiments_refresh_s, seed_from=config,
+                                  log=guard.log)
+    chat = ChatCompletions(Variants(guard, config), config, experiments)
     records = Records(guard, config, warm)
 
     async def list_models(request: Request) -> Response:

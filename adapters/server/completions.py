@@ -9,6 +9,7 @@ before the first chunk get their own status; later ones arrive as an
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +25,9 @@ from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
 from guard.config import GuardConfig
 from guard.errors import ModelCallError
-from guard.metadata import GuardMetadata
+from guard.experiments.assign import with_system_prompt
+from guard.experiments.live import LiveExperiments
+from guard.metadata import ExperimentArm, GuardMetadata
 from guard.responses import GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
@@ -39,8 +42,8 @@ def served_models(config: GuardConfig) -> list[str]:
 
 
 class ChatCompletions:
-    def __init__(self, variants: Variants, config: GuardConfig):
-        self.variants, self.config = variants, config
+    def __init__(self, variants: Variants, config: GuardConfig, experiments: LiveExperiments):
+        self.variants, self.config, self.experiments = variants, config, experiments
         self.models = served_models(config)
         # A model may also be named without its provider prefix ("gpt-4o" for "openai/gpt-4o") when unambiguous.
         short: dict[str, list[str]] = {}
@@ -63,11 +66,22 @@ class ChatCompletions:
         data = parse_json(await read_body(request, self.config.server.max_body_bytes))
         body: ChatRequest = validate(ChatRequest, data)
         model = self.resolve_model(body.model)
-        guard = self.variants.for_request(body.guard)
+        user = request.headers.get("x-guard-user") or body.user
+        choice = await self.experiments.choose(user, os.urandom(8).hex())
+        guard = self.variants.for_request(body.guard, choice.variant if choice else None)
+        messages = data["messages"]
+        arm = None
+        if choice is not None:
+            arm = choice.arm
+            if choice.system_prompt is not None:
+                messages = with_system_prompt(messages, choice.system_prompt)
+            if choice.variant.models and "default" in choice.variant.models:
+                model = guard.config.models.default  # the variant's model answers, whatever the client named
         params = upstream_params(data)
         if body.stream:
-            return await _stream(guard.astream(data["messages"], model, **params), guard.log)
-        reply = await guard.acomplete(data["messages"], model, **params)
+            return await _stream(guard.astream(messages, model, arm=arm, user=user, **params), guard.log,
+                                 arm_headers(arm))
+        reply = await guard.acomplete(messages, model, arm=arm, user=user, **params)
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
     async def embeddings(self, request: Request) -> Response:
@@ -105,16 +119,22 @@ def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def guard_headers(meta: GuardMetadata) -> dict[str, str]:
-    headers = {"x-guard-request-id": meta.request_id, "x-guard-tier": meta.tier}
+    headers = {"x-guard-request-id": meta.request_id, "x-guard-tier": meta.tier, **arm_headers(meta.experiment)}
     if meta.confidence is not None:
         headers["x-guard-confidence"] = f"{meta.confidence:.4f}"
     return headers
 
 
-async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any) -> Response:
+def arm_headers(arm: ExperimentArm | None) -> dict[str, str]:
+    return {} if arm is None else {"x-guard-experiment": arm.name, "x-guard-variant": arm.variant}
+
+
+async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any,
+                  extra_headers: dict[str, str]) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
-    headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache"}
+    headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache",
+               **extra_headers}
     return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
 
 

@@ -45,6 +45,9 @@ class RequestRecord(BaseModel):
     question: str | None = None
     answer: str | None = None  # the draft as the model wrote it (PII-redacted when configured)
     delivered: bool = True  # False when a held draft was replaced by the holding message, or the client left
+    experiment: str | None = None  # the experiment the request took part in, and its variant
+    variant: str | None = None
+    user: str | None = None  # the app's user (OpenAI `user` field or x-guard-user header), when given
 
 
 class ReviewItem(BaseModel):

@@ -95,7 +95,11 @@ requests = Table(
     Column("question", Text),
     Column("answer", Text),
     Column("delivered", Boolean, nullable=False),
+    Column("experiment", String(64)),
+    Column("variant", String(64)),
+    Column("user", String(200)),
     Index("ix_requests_created_at", "created_at"),
+    Index("ix_requests_experiment_created_at", "experiment", "created_at"),
 )
 
 reviews = Table(
@@ -162,4 +166,17 @@ feedback_events = Table(
     Column("at", UtcDateTime(), nullable=False),
     *_feedback_fields(),
     Index("ix_feedback_events_request_id", "request_id"),
+)
+
+
+experiments = Table(
+    "experiments", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", Json, nullable=False),  # the ExperimentConfig, with the text of the prompts it names
+    Column("status", String(16), nullable=False),  # running, paused, ended
+    Column("winner", String(64)),  # the variant everyone gets once ended
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
 )

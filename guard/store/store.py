@@ -8,7 +8,7 @@ written raises ``StoreUnavailable``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
@@ -60,6 +60,10 @@ class Store:
         except (OperationalError, InterfaceError) as exc:
             where = self.engine.url.render_as_string()  # the password is masked
             raise StoreUnavailable(f"store {where} unavailable: {exc.orig or exc}") from exc
+
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        """A transaction for core modules that keep their own tables here (experiments); raises ``StoreUnavailable``."""
+        return self._tx(write=write)
 
     # -- requests ------------------------------------------------------------
 
