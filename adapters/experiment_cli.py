@@ -8,6 +8,8 @@ experiment from the config when the store does not have it yet.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -21,6 +23,7 @@ from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _st
 from guard.experiments import definitions
 from guard.experiments.definitions import Experiment, ExperimentError
 from guard.experiments.report import ExperimentReport, build_experiment_report
+from guard.store import Store
 
 experiment_app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -29,6 +32,15 @@ console = Console()
 def _fail(exc: Exception) -> typer.Exit:
     console.print(f"[red]error:[/red] {exc}")
     return typer.Exit(1)
+
+
+@contextmanager
+def _seeded(config: Optional[Path], database: Optional[str]) -> Iterator[Store]:
+    """The store, with the config's experiments it does not have yet added (the YAML seeds the store)."""
+    cfg = _config(config)
+    with _store(cfg, database) as store:
+        definitions.seed(store, cfg)
+        yield store
 
 
 def _line(experiment: Experiment) -> str:
@@ -40,20 +52,17 @@ def _line(experiment: Experiment) -> str:
 @experiment_app.command("list")
 def list_experiments(config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """Every experiment in the store and its status."""
-    cfg = _config(config)
-    with _store(cfg, database) as store:
-        definitions.seed(store, cfg)
+    with _seeded(config, database) as store:
         for experiment in definitions.list_experiments(store):
             console.print(_line(experiment))
 
 
 @experiment_app.command("start")
 def start(name: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
-    """Run NAME (resume a paused one; add one from the config)."""
-    cfg = _config(config)
-    with _store(cfg, database) as store:
+    """Run NAME (resume a paused one); the config's experiments are added to the store, running, on first use."""
+    with _seeded(config, database) as store:
         try:
-            console.print(_line(definitions.start(store, name, cfg)))
+            console.print(_line(definitions.start(store, name)))
         except ExperimentError as exc:
             raise _fail(exc) from None
 
@@ -61,8 +70,7 @@ def start(name: str, config: Optional[Path] = ConfigOption, database: Optional[s
 @experiment_app.command("pause")
 def pause(name: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """Stop assigning NAME's variants: everyone gets the served config until it is started again."""
-    cfg = _config(config)
-    with _store(cfg, database) as store:
+    with _seeded(config, database) as store:
         try:
             console.print(_line(definitions.pause(store, name)))
         except ExperimentError as exc:
@@ -73,8 +81,7 @@ def pause(name: str, config: Optional[Path] = ConfigOption, database: Optional[s
 def end(name: str, ship: Annotated[str, typer.Option("--ship", help="The variant everyone gets from now on.")],
         config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """End NAME and send everyone to the --ship variant (write it into the config when convenient)."""
-    cfg = _config(config)
-    with _store(cfg, database) as store:
+    with _seeded(config, database) as store:
         try:
             console.print(_line(definitions.end(store, name, ship)))
         except ExperimentError as exc:
@@ -93,9 +100,7 @@ def report(
     """Per variant: requests, users, metrics with 95% intervals, difference to control, guardrails, verdict."""
     now = datetime.now(timezone.utc)
     start_at, end_at = parse_moment(since, now), parse_moment(until, now) if until else now
-    cfg = _config(config)
-    with _store(cfg, database) as store:
-        definitions.seed(store, cfg)
+    with _seeded(config, database) as store:
         try:
             result = build_experiment_report(store, name, since=start_at, until=end_at)
         except ExperimentError as exc:

@@ -80,22 +80,13 @@ def get_experiment(store: Store, name: str) -> Experiment:
     with store.transaction() as conn:
         row = conn.execute(select(experiments).where(experiments.c.name == name)).mappings().first()
     if row is None:
-        raise ExperimentError(f"no experiment {name!r} in the store (the config's experiments are added by "
-                              "`guard experiment start NAME` or when guard serve starts)")
+        raise ExperimentError(f"no experiment {name!r} in the store or the config")
     return _experiment(row)
 
 
-def start(store: Store, name: str, config: GuardConfig | None = None) -> Experiment:
-    """Run ``name``: a paused one resumes; one only in the config is added. An ended experiment stays ended."""
-    try:
-        current = get_experiment(store, name)
-    except ExperimentError:
-        definition = next((e for e in (config.experiments if config else []) if e.name == name), None)
-        if definition is None:
-            raise
-        with store.transaction(write=True) as conn:
-            conn.execute(insert(experiments).values(**_row(definition, config, "running")))  # type: ignore[arg-type]
-        return get_experiment(store, name)
+def start(store: Store, name: str) -> Experiment:
+    """Run ``name`` again after a pause. An ended experiment stays ended: start a new one under another name."""
+    current = get_experiment(store, name)
     if current.status == "ended":
         raise ExperimentError(f"experiment {name!r} has ended (shipped {current.winner!r}); start a new one under "
                               "another name")
