@@ -201,13 +201,20 @@ def _verdict(definition: ExperimentConfig, variants: dict[str, VariantReport], a
                                            f"({_signed(v_diff(best, metric))}, 95% {_interval(best, metric)}) "
                                            "and breaks no guardrail")
     if all(v.outcome == "worse" for v in others):
-        return "keep control", None, "every variant is worse than control on " + metric + " or breaks a guardrail"
+        return "keep control", None, "; ".join(_why_worse(v, metric) for v in others)
     more = _more_requests(definition, variants, arms, scales)
     undecided = ", ".join(f"{v.name} {_signed(v_diff(v, metric))} (95% {_interval(v, metric)})"
                           for v in others if v.outcome == "undecided")
     tail = (f"about {more} more requests would settle it if the difference holds" if more is not None
             else "no difference big enough to settle is in sight")
     return "inconclusive", more, f"{metric} difference to control: {undecided}; {tail}"
+
+
+def _why_worse(variant: VariantReport, metric: str) -> str:
+    broken = [f"{m} ({g.allowed})" for m, g in variant.guardrails.items() if g.state == "fail"]
+    if broken:
+        return f"{variant.name} breaks its guardrail on {', '.join(broken)}"
+    return f"{variant.name} is worse than control on {metric} ({_signed(v_diff(variant, metric))}, 95% {_interval(variant, metric)})"
 
 
 def v_diff(variant: VariantReport, metric: str) -> float | None:
