@@ -15,6 +15,7 @@ from guard.adapters.kb_cli import kb_app  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
 from guard.adapters.serve_cli import serve  # noqa: E402
+from guard.adapters.spec_cli import spec  # noqa: E402
 from guard.evals.cli import eval_app  # noqa: E402
 
 app = typer.Typer(help="guard: quality and guardrail middleware for LLM applications.", no_args_is_help=True)
@@ -24,4 +25,5 @@ app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compa
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.add_typer(experiment_app, name="experiment", help="A/B tests on live traffic: start, pause, end, report.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
+app.command("spec", help="The product spec checked and explained; model and capacity advice from the records.")(spec)
 app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)
