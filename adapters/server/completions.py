@@ -24,7 +24,7 @@ from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
 from guard.config import GuardConfig
-from guard.errors import ModelCallError
+from guard.errors import ConfigError, ModelCallError
 from guard.experiments.assign import with_system_prompt
 from guard.experiments.live import LiveExperiments
 from guard.metadata import ExperimentArm, GuardMetadata
@@ -68,7 +68,13 @@ class ChatCompletions:
         model = self.resolve_model(body.model)
         user = request.headers.get("x-guard-user") or body.user
         choice = await self.experiments.choose(user, os.urandom(8).hex())
-        guard = self.variants.for_request(body.guard, choice.variant if choice else None)
+        try:
+            guard = self.variants.for_request(body.guard, choice.variant if choice else None)
+        except ConfigError as exc:  # the store's variant does not fit this worker's config (e.g. a knowledge base)
+            assert choice is not None  # a request's own overrides fail as a 400, not this way
+            self.variants.guard.log.error("experiment_variant_unusable", experiment=choice.arm.name,
+                                          variant=choice.arm.variant, error=str(exc))
+            choice, guard = None, self.variants.for_request(body.guard)  # served unmarked: no record skews the test
         messages = data["messages"]
         arm = None
         if choice is not None:

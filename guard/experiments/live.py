@@ -44,11 +44,12 @@ class LiveExperiments:
 
     async def choose(self, user: str | None, request_key: str) -> Choice | None:
         """The arm of the request: by ``user`` when the experiment assigns by user and there is one."""
-        if self._loaded_at is None:
-            await self._refresh()  # the first request of a worker waits for the definitions once
-        elif time.monotonic() - self._loaded_at >= self.refresh_s and self._refreshing is None:
+        stale = self._loaded_at is None or time.monotonic() - self._loaded_at >= self.refresh_s
+        if stale and self._refreshing is None:
             self._refreshing = asyncio.ensure_future(self._refresh())
             self._refreshing.add_done_callback(lambda _: setattr(self, "_refreshing", None))
+        if self._loaded_at is None and self._refreshing is not None:
+            await asyncio.shield(self._refreshing)  # a worker's first requests wait for the definitions, once
         return choose(self._experiments, user, request_key)
 
     def load(self) -> list[Experiment]:

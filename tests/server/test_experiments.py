@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from guard import GuardConfig
+from guard.adapters.server.overrides import Variants
+from guard.config import ExperimentVariant
 from guard.experiments import definitions
+from guard.experiments.assign import pick_variant
 from guard.experiments.report import build_experiment_report
 from tests.support.fake_upstream import Reply
 
@@ -161,4 +165,35 @@ def test_a_paused_experiment_serves_everyone_the_config_unmarked(two_workers):
             break
         assert time.monotonic() < deadline, "the pause never reached the second worker"
         time.sleep(0.1)
+    assert raw.parse().model_extra["guard"]["experiment"] is None
+
+
+def test_a_stream_carries_the_variant_in_its_headers_and_its_verdict_chunk(two_workers):
+    with _client(two_workers[0]).chat.completions.with_streaming_response.create(
+            model="openai/fake-model", user="u03", stream=True,
+            messages=[{"role": "user", "content": "How long is the warranty?"}]) as response:
+        variant = response.headers["x-guard-variant"]
+        chunks = list(response.parse())
+    assert response.headers["x-guard-experiment"] == "concise-prompt"
+    assert chunks[-1].model_extra["guard"]["experiment"] == {"name": "concise-prompt", "variant": variant}
+
+
+def test_a_variant_with_a_risk_level_gets_what_that_risk_level_turns_on(proxy):
+    served = proxy.guard
+    variant = Variants(served, served.config).for_request(None, ExperimentVariant(name="strict", risk="high"))
+    assert (variant.config.review.policy, variant.config.streaming.mode) == ("block", "buffer")
+    assert variant.config.citations.required is True
+    assert variant.store is served.store and variant.writer is served.writer  # one store, one record writer
+
+
+def test_a_stored_variant_this_worker_cannot_serve_gets_the_config_unmarked_not_an_error(proxy, tmp_path):
+    elsewhere = GuardConfig(server={"knowledge_bases": {"faq": str(tmp_path)}}, experiments=[
+        {"name": "faq-kb", "variants": [{"name": "control"}, {"name": "faq", "knowledge_base": "faq"}]}])
+    definitions.seed(proxy.guard.store, elsewhere)  # another worker's config: this one has no "faq" knowledge base
+    user = next(u for u in USERS if pick_variant(elsewhere.experiments[0], u).name == "faq")
+
+    raw = _client(proxy).chat.completions.with_raw_response.create(
+        model="openai/fake-model", user=user, messages=[{"role": "user", "content": "Hi"}])
+
+    assert raw.status_code == 200 and "x-guard-variant" not in raw.headers
     assert raw.parse().model_extra["guard"]["experiment"] is None
