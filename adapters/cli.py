@@ -20,12 +20,15 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 
 from guard.adapters.calibrate_cli import calibrate_command  # noqa: E402
+from guard.adapters.eval_export_cli import export  # noqa: E402
+from guard.adapters.experiment_cli import experiment_app  # noqa: E402
 from guard.adapters.init_cli import init  # noqa: E402
 from guard.adapters.kb_cli import kb_app  # noqa: E402
 from guard.adapters.purge_cli import purge  # noqa: E402
 from guard.adapters.report_cli import report  # noqa: E402
 from guard.adapters.review_cli import review_app  # noqa: E402
 from guard.adapters.serve_cli import serve  # noqa: E402
+from guard.adapters.spec_cli import spec  # noqa: E402
 from guard.evals.cli import eval_app  # noqa: E402
 
 # Plain help (rich_markup_mode=None): flags read as flags (`--json`, not `--json <bool>`), and no rich import.
@@ -36,7 +39,10 @@ app.add_typer(kb_app, name="kb", help="Build and inspect the knowledge base answ
 app.command("serve", help="Serve the OpenAI-compatible proxy (point an OpenAI SDK's base_url at it).")(serve)
 app.add_typer(review_app, name="review", help="Work the queue of answers routed to a human reviewer.")
 app.command("report", help="The product health report: quality, usage, impact, by tier, with drift.")(report)
+eval_app.command("export", help="Reviewed answers as eval suites (generation and detection).")(export)
 app.add_typer(eval_app, name="eval", help="Run eval suites, gate releases, compare runs.")
+app.add_typer(experiment_app, name="experiment", help="A/B tests on live traffic: start, pause, end, report.")
+app.command("spec", help="The product spec checked and explained; model and capacity advice from the records.")(spec)
 app.command("calibrate", help="Fit confidence and operating points on your own labels (file or reviews).")(
     calibrate_command)
 app.command("purge", help="Delete records and ended review items older than a date.")(purge)

@@ -7,9 +7,12 @@ Exit status is the CI contract: 0 all thresholds met, 1 a threshold failed,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from guard.config import GuardConfig
 
 EXIT_THRESHOLD_FAILED = 1
 EXIT_UNUSABLE = 2
@@ -66,21 +69,26 @@ def run(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N items.")] = None,
     concurrency: Annotated[Optional[int], typer.Option(
         min=1, max=64, help="Items in flight at once (default: the suite's, else 4).")] = None,
+    variant: Annotated[Optional[str], typer.Option(
+        help="Run as an experiment's variant serves (EXPERIMENT/VARIANT): its model, system prompt and settings.",
+        metavar="EXPERIMENT/VARIANT")] = None,
 ) -> None:
     """Run a suite; exit 1 if a threshold fails, 2 if the suite cannot run. Interrupted runs resume."""
     import asyncio
 
     from guard.config import load_config
-    from guard.errors import ConfigError, KnowledgeBaseError
+    from guard.errors import ConfigError, KnowledgeBaseError, StoreUnavailable
     from guard.evals.compare import compare_reports
     from guard.evals.html import write_html
     from guard.evals.report import Report
     from guard.evals.run import checkpoint_path, eval_config, run_arm
     from guard.evals.suite import SuiteError, load_rows, load_suite, suite_file
     from guard.evals.terminal import print_comparison, print_report
+    from guard.experiments.definitions import ExperimentError
     from guard.pipeline import Guard
 
     out, err = _consoles()
+    system_prompt = None
     try:
         suite_path = suite_file(suite_name)
         suite = load_suite(suite_path)
@@ -88,8 +96,12 @@ def run(
         configs = {"a" if config_b else None: load_config(config or suite.config)}
         if config_b:
             configs["b"] = load_config(config_b)
+        if variant:
+            if config_b:
+                raise ConfigError("--variant and --config-b: run each variant on its own, then guard eval compare")
+            configs[None], system_prompt = _variant(configs[None], variant)
         guards = {arm: Guard(eval_config(suite, arm_config, err)) for arm, arm_config in configs.items()}
-    except (SuiteError, ConfigError, KnowledgeBaseError) as exc:
+    except (SuiteError, ConfigError, KnowledgeBaseError, ExperimentError, StoreUnavailable) as exc:
         raise _unusable(exc) from None
 
     report_path = report or Path(f"{suite.name}.report.json")
@@ -97,8 +109,8 @@ def run(
     for arm, guard in guards.items():
         path = _arm_path(report_path, arm) if arm == "b" else report_path
         try:
-            result = asyncio.run(run_arm(suite, rows, guard, path, arm=arm, concurrency=concurrency,
-                                         suite_file=suite_path, console=err))
+            result = asyncio.run(run_arm(suite, rows, guard, path, arm=arm or variant, concurrency=concurrency,
+                                         suite_file=suite_path, console=err, system_prompt=system_prompt))
         except KeyboardInterrupt:
             err.print(f"\n[yellow]interrupted[/]: finished items are kept in {checkpoint_path(path)}; "
                       "run the same command again to resume")
@@ -118,6 +130,21 @@ def run(
                                          names=("A", "B")), out)
     if not all(r.passed for r in reports):
         raise typer.Exit(EXIT_THRESHOLD_FAILED)
+
+
+def _variant(config: GuardConfig, spec: str) -> tuple[GuardConfig, str | None]:
+    """The config (and system prompt) an experiment's variant serves with; the store is read only when the
+    experiment is not in the config."""
+    from guard.experiments.offline import variant_config
+    from guard.store import open_store
+
+    if any(e.name == spec.partition("/")[0] for e in config.experiments):
+        return variant_config(config, spec)
+    store = open_store(config.telemetry.database, busy_timeout_s=config.telemetry.busy_timeout_s)
+    try:
+        return variant_config(config, spec, store)
+    finally:
+        store.close()
 
 
 @eval_app.command("compare")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from guard.evals.judge import FactJudge
+from guard.experiments.assign import with_system_prompt
 from guard.evals.results import GenerationResult
 from guard.evals.runner import require_layers_ok
 from guard.evals.suite import GenerationRow
@@ -18,12 +19,16 @@ from guard.pipeline import Guard
 
 
 class GenerationEvaluator:
-    def __init__(self, guard: Guard, judge: FactJudge):
+    def __init__(self, guard: Guard, judge: FactJudge, system_prompt: str | None = None):
         self.guard = guard
         self.judge = judge
+        self.system_prompt = system_prompt  # an experiment variant's prompt, as the proxy would send it
 
     async def evaluate(self, row: GenerationRow) -> GenerationResult:
-        completion = await self.guard.acomplete([{"role": "user", "content": row.question}])
+        messages = [{"role": "user", "content": row.question}]
+        if self.system_prompt is not None:
+            messages = with_system_prompt(messages, self.system_prompt)
+        completion = await self.guard.acomplete(messages)
         meta = completion.guard
         require_layers_ok(meta)
         answer = completion.choices[0].message.content or ""

@@ -65,6 +65,7 @@ async def run_arm(
     concurrency: int | None = None,
     suite_file: Path | None = None,
     console: Console | None = None,
+    system_prompt: str | None = None,
 ) -> Report:
     """Run (or resume) every row with ``guard``, write the report, and drop the checkpoint once it is safe.
 
@@ -82,8 +83,10 @@ async def run_arm(
         evaluator = DetectionEvaluator(guard, threshold)
         scoring: dict = {"decision_threshold": threshold}
     else:
-        evaluator = GenerationEvaluator(guard, make_judge(suite.judge, config))
+        evaluator = GenerationEvaluator(guard, make_judge(suite.judge, config), system_prompt)
         scoring = {"judge": suite.judge.model_dump()}
+        if system_prompt is not None:  # only then: the hash of a run without one stays what it was
+            scoring["system_prompt"] = system_prompt
     identity = {
         "suite": suite.name, "kind": suite.kind, "config_hash": config_hash(config, scoring),
         "dataset_hash": file_hash(suite.dataset), "documents_hash": documents_hash,

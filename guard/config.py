@@ -340,6 +340,8 @@ class ServerConfig(_Section):
     warm_up: bool = Field(True, description="Load the enabled layers' models (embedder, knowledge base index, "
                           "support verifier) when the server starts, in a thread; /readyz is 503 until done. "
                           "Off: they load on the first request that needs them.")
+    experiments_refresh_s: float = Field(2.0, gt=0, description="How often each worker re-reads the experiment "
+                                         "definitions from the store (start, pause, end need no restart).")
     console_secret: SecretStr | None = Field(None, description="Signs review console sessions; set it (from "
                                              "GUARD_SERVER__CONSOLE_SECRET) when several workers serve the console.")
     console_failed_logins: str = Field("10 per 15 minutes", description="Failed console logins allowed per client "
@@ -419,6 +421,74 @@ class ServerConfig(_Section):
         return found
 
 
+class SettingsOverrides(_Section):
+    """Guard settings a request (``server.allow_overrides``) or an experiment's variant may change."""
+
+    risk: RiskLevel | None = None
+    samples: int | None = Field(None, ge=1, le=16, description="1 turns self-consistency off.")
+    knowledge_base: str | None = Field(None, max_length=200, description="A name from server.knowledge_bases.")
+    review_policy: Literal["flag", "block"] | None = None
+
+
+class ExperimentVariant(SettingsOverrides):
+    """One arm of an experiment: what it changes against the served config (nothing, for control)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    weight: float = Field(1.0, gt=0, description="Share of traffic, relative to the other variants' weights.")
+    system_prompt: str | None = Field(None, description="A name from `prompts`: replaces the request's system "
+                                                        "message (or is added as one).")
+    models: dict[str, Any] | None = Field(None, description="models.* settings for this variant, e.g. "
+                                                            "{default: gpt-4o-mini}; the variant's default model "
+                                                            "answers whatever model the client named.")
+
+    def settings(self) -> SettingsOverrides:
+        return SettingsOverrides(**self.model_dump(include=set(SettingsOverrides.model_fields)))
+
+
+ExperimentMetric = Literal["edit_rate", "thumbs_up_ratio", "hallucination_rate", "review_rate", "latency_p95_ms",
+                           "cost_per_answer_usd"]
+
+
+class ExperimentConfig(_Section):
+    """An A/B test on live traffic (``guard experiment``); the YAML seeds the store, the store is what runs."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    variants: list[ExperimentVariant] = Field(min_length=2)
+    control: str | None = Field(None, description="The variant the others are compared with; default the first.")
+    assign_by: Literal["user", "request"] = Field(
+        "user", description="user: the OpenAI `user` field or the x-guard-user header (per request without one).")
+    primary_metric: ExperimentMetric = "edit_rate"
+    guardrails: dict[ExperimentMetric, str] = Field(
+        default_factory=dict, description="How much worse a variant may be before it fails, absolute (+0.02) or "
+                                          "relative to control (+20%).")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExperimentConfig":
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment {self.name!r}: variant names repeat: {names}")
+        if self.control is None:
+            self.control = names[0]
+        elif self.control not in names:
+            raise ValueError(f"experiment {self.name!r}: control {self.control!r} is not one of its variants {names}")
+        for metric, allowed in self.guardrails.items():
+            parse_margin(allowed, where=f"experiment {self.name!r} guardrail {metric}")
+        return self
+
+
+def parse_margin(text: Any, *, where: str) -> tuple[float, bool]:
+    """``"+0.02"`` -> (0.02, False), ``"+20%"`` -> (0.2, True): how much worse a guardrail metric may get."""
+    raw = str(text).strip()
+    relative = raw.endswith("%")
+    try:
+        value = float(raw.removesuffix("%"))
+    except ValueError:
+        raise ValueError(f"{where}: {text!r} is not a margin like +0.02 or +20%") from None
+    if value < 0:
+        raise ValueError(f"{where}: a margin is how much worse is allowed, so it cannot be negative ({text!r})")
+    return (value / 100 if relative else value), relative
+
+
 # What each risk level turns on; explicit settings override these.
 RISK_DEFAULTS: dict[RiskLevel, dict[str, Any]] = {
     RiskLevel.low: {"citations.required": False, "consistency.enabled": False, "review.policy": "flag",
@@ -468,6 +538,10 @@ class GuardConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    experiments: list[ExperimentConfig] = Field(default_factory=list, description="A/B tests on live traffic; "
+                                                "seeds the store, see `guard experiment`.")
+    prompts: dict[str, str] = Field(default_factory=dict, description="Named, versioned system prompts "
+                                    "(e.g. concise-v2) that experiment variants use.")
     # The "section.field" settings the risk level chose because none was given: what a risk override may re-derive.
     _risk_filled: frozenset[str] = PrivateAttr(default=frozenset())
 
@@ -512,6 +586,27 @@ class GuardConfig(BaseSettings):
             _derive(self.models, "timeout_s", spec.max_latency_s)
         if "deadline_s" not in self.models.model_fields_set:
             _derive(self.models, "deadline_s", spec.max_latency_s or 2 * self.models.timeout_s)
+
+    @model_validator(mode="after")
+    def _experiments_consistent(self) -> "GuardConfig":
+        names = [e.name for e in self.experiments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment names repeat: {names}")
+        for experiment in self.experiments:
+            for variant in experiment.variants:
+                where = f"experiment {experiment.name!r} variant {variant.name!r}"
+                if variant.system_prompt is not None and variant.system_prompt not in self.prompts:
+                    raise ValueError(f"{where}: system_prompt {variant.system_prompt!r} is not in prompts "
+                                     f"({', '.join(sorted(self.prompts)) or 'none'})")
+                if variant.knowledge_base is not None and variant.knowledge_base not in self.server.knowledge_bases:
+                    raise ValueError(f"{where}: knowledge_base {variant.knowledge_base!r} is not in "
+                                     "server.knowledge_bases")
+                if variant.models is not None:
+                    try:
+                        ModelsConfig(**{**self.models.model_dump(), **variant.models})
+                    except ValidationError as exc:
+                        raise ValueError(f"{where}: models: {exc.errors()[0]['msg']}") from None
+        return self
 
     @field_validator("models")
     @classmethod

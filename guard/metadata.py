@@ -71,6 +71,13 @@ class GuardUsage(BaseModel):
     verification_cost_usd: float = 0.0
 
 
+class ExperimentArm(BaseModel):
+    """The experiment a request took part in and the variant that served it."""
+
+    name: str
+    variant: str
+
+
 class GuardMetadata(BaseModel):
     request_id: str
     model: str | None = None
@@ -84,3 +91,4 @@ class GuardMetadata(BaseModel):
     layers: dict[str, LayerReport] = Field(default_factory=dict)
     review: Review = Field(default_factory=lambda: Review(required=False))
     usage: GuardUsage = Field(default_factory=GuardUsage)
+    experiment: ExperimentArm | None = Field(None, description="Set when the request was part of an experiment.")

@@ -22,7 +22,7 @@ from guard.llm import Completion, ModelClient, supports_logprobs
 from guard.openai_direct import token_cost
 from guard.logs import bind_request_id, get_logger
 from guard.messages import is_tool_call_only, last_user_text
-from guard.metadata import GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
+from guard.metadata import ExperimentArm, GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
 from guard.metrics import GuardMetrics
 from guard.pii import Redactor, redact_processor
 from guard.records import redact_record, request_record
@@ -87,10 +87,16 @@ class Guard:
 
     # -- the three ways in -------------------------------------------------
 
-    async def acomplete(self, messages: list[dict[str, Any]], model: str | None = None, **params: Any) -> GuardedChatCompletion:
-        """A guarded chat completion; same arguments as the OpenAI SDK's ``create``."""
+    async def acomplete(self, messages: list[dict[str, Any]], model: str | None = None, *,
+                        arm: ExperimentArm | None = None, user: str | None = None,
+                        **params: Any) -> GuardedChatCompletion:
+        """A guarded chat completion; same arguments as the OpenAI SDK's ``create``.
+
+        ``arm`` and ``user`` are recorded (the experiment variant that serves this request, the app's user);
+        neither reaches the model.
+        """
         started = time.perf_counter()
-        state = self._new_state(messages, model, params)
+        state = self._new_state(messages, model, params, arm=arm, user=user)
         try:
             await self._run_phase(state, "before_model")
             choices = await self._generate(state)
@@ -106,7 +112,8 @@ class Guard:
         self._finish(state, meta, started, streamed=False, delivered=not held)
         return build_completion(meta, choices, created=int(time.time()))
 
-    async def astream(self, messages: list[dict[str, Any]], model: str | None = None,
+    async def astream(self, messages: list[dict[str, Any]], model: str | None = None, *,
+                      arm: ExperimentArm | None = None, user: str | None = None,
                       **params: Any) -> AsyncIterator[GuardedChatCompletionChunk]:
         """Stream a guarded completion: ``buffer`` verifies then sends; ``provisional`` sends, then the verdict.
 
@@ -119,7 +126,7 @@ class Guard:
         started = time.perf_counter()
         client_wants_usage = bool((params.pop("stream_options", None) or {}).get("include_usage"))
         params.pop("stream", None)
-        state = self._new_state(messages, model, params)
+        state = self._new_state(messages, model, params, arm=arm, user=user)
         chunk_id, created = "chatcmpl-" + state.request_id[3:], int(time.time())
         provisional = self.config.streaming.mode == "provisional" and self.config.review.policy != "block"
         try:
@@ -214,7 +221,8 @@ class Guard:
 
     # -- steps -------------------------------------------------------------
 
-    def _new_state(self, messages: list[dict[str, Any]], model: str | None, params: dict[str, Any]) -> RequestState:
+    def _new_state(self, messages: list[dict[str, Any]], model: str | None, params: dict[str, Any], *,
+                   arm: ExperimentArm | None = None, user: str | None = None) -> RequestState:
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
             raise InvalidRequest("messages must be a list of {'role': ..., 'content': ...} mappings", "messages")
         n = params.get("n")
@@ -225,7 +233,7 @@ class Guard:
         bind_request_id(request_id)  # an exception that escapes is logged with this id (adapters/server/errors.py)
         return RequestState(
             request_id=request_id, config=self.config, model=model or self.config.models.default,
-            messages=messages, params=params, calibration=self.calibration.current(),
+            messages=messages, params=params, calibration=self.calibration.current(), arm=arm, user=user,
         )
 
     def _start_extra_samples(self, state: RequestState, logprobs: dict[str, Any]) -> asyncio.Future[Completion] | None:
@@ -371,6 +379,7 @@ class Guard:
                 cost_usd=state.usage.model_cost_usd,
                 verification_cost_usd=state.usage.verification_cost_usd,
             ),
+            experiment=state.arm,
         )
         routed = route and needs_review(tier, state.refusal is not None, self.config.review)
         audit = route and is_audit_sample(state, self.config.review)

@@ -55,6 +55,9 @@ def request_record(state: RequestState, *, started: float, streamed: bool, quest
         delivered=delivered and error is None,
         key_name=state.key_name,
         calibration_id=state.calibration.id if state.calibration else None,
+        experiment=state.arm.name if state.arm else None,
+        variant=state.arm.variant if state.arm else None,
+        user=state.user[:200] if state.user else None,
     )
 
 
@@ -66,4 +69,5 @@ def redact_record(record: RequestRecord, redactor: Redactor) -> RequestRecord:
         "question": None if record.question is None else redactor.redact(record.question),
         "answer": None if record.answer is None else redactor.redact(record.answer),
         "unsupported": redactor.redact_obj(record.unsupported),
+        "user": None if record.user is None else redactor.redact(record.user),
     })

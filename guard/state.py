@@ -9,7 +9,7 @@ from typing import Any
 from guard.attribution import current_key_name
 from guard.calibration import SupportCalibration
 from guard.config import GuardConfig
-from guard.metadata import Citation, LayerReport, UncitedSentence, UnsupportedClaim
+from guard.metadata import Citation, ExperimentArm, LayerReport, UncitedSentence, UnsupportedClaim
 
 
 @dataclass
@@ -96,6 +96,8 @@ class RequestState:
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     tool_calls_only: bool = False  # the reply only calls tools: nothing to verify, hold or queue
     key_name: str | None = field(default_factory=current_key_name)  # the API key it came in with, by name
+    arm: ExperimentArm | None = None  # the experiment variant serving this request
+    user: str | None = None  # the app's user, when it said
 
     @property
     def answer_locked(self) -> bool:

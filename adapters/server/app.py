@@ -32,6 +32,7 @@ from guard.adapters.server.records import Records, json_response
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
+from guard.experiments.live import LiveExperiments
 from guard.logs import configure_logging
 from guard.pipeline import Guard
 from guard.threads import single_threaded_blas
@@ -47,7 +48,9 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
     check_bind(config.server)
     warm = WarmUp(warm_up or (guard.warm_up if config.server.warm_up else None), guard.log)
     limits = KeyLimits(config.server, guard.store, guard.log)
-    chat = ChatCompletions(Variants(guard, config), config, limits)
+    experiments = LiveExperiments(guard.store, refresh_s=config.server.experiments_refresh_s, seed_from=config,
+                                  log=guard.log)
+    chat = ChatCompletions(Variants(guard, config), config, limits, experiments)
     embeddings = Embeddings(config, limits)
     records = Records(guard, config, warm)
 

@@ -9,6 +9,7 @@ before the first chunk get their own status; later ones arrive as an
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -25,7 +26,10 @@ from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
 from guard.attribution import attributed_to
 from guard.config import GuardConfig
-from guard.metadata import GuardMetadata
+from guard.errors import ConfigError
+from guard.experiments.assign import with_system_prompt
+from guard.experiments.live import LiveExperiments
+from guard.metadata import ExperimentArm, GuardMetadata
 from guard.responses import GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
@@ -60,8 +64,8 @@ class ServedNames:
 
 
 class ChatCompletions:
-    def __init__(self, variants: Variants, config: GuardConfig, limits: KeyLimits):
-        self.variants, self.config, self.limits = variants, config, limits
+    def __init__(self, variants: Variants, config: GuardConfig, limits: KeyLimits, experiments: LiveExperiments):
+        self.variants, self.config, self.limits, self.experiments = variants, config, limits, experiments
         self.models = ServedNames(served_models(config), "chat")
 
     def resolve_model(self, name: str | None) -> str:
@@ -72,13 +76,30 @@ class ChatCompletions:
         data = parse_json(await read_body(request, self.config.server.max_body_bytes))
         body: ChatRequest = validate(ChatRequest, data)
         model = self.resolve_model(body.model)
-        guard = self.variants.for_request(body.guard)
+        user = request.headers.get("x-guard-user") or body.user
+        choice = await self.experiments.choose(user, os.urandom(8).hex())
+        try:
+            guard = self.variants.for_request(body.guard, choice.variant if choice else None)
+        except ConfigError as exc:  # the store's variant does not fit this worker's config (e.g. a knowledge base)
+            assert choice is not None  # a request's own overrides fail as a 400, not this way
+            self.variants.guard.log.error("experiment_variant_unusable", experiment=choice.arm.name,
+                                          variant=choice.arm.variant, error=str(exc))
+            choice, guard = None, self.variants.for_request(body.guard)  # served unmarked: no record skews the test
+        messages = data["messages"]
+        arm = None
+        if choice is not None:
+            arm = choice.arm
+            if choice.system_prompt is not None:
+                messages = with_system_prompt(messages, choice.system_prompt)
+            if choice.variant.models and "default" in choice.variant.models:
+                model = guard.config.models.default  # the variant's model answers, whatever the client named
         params = upstream_params(data)
         await self.limits.admit(key)
         with attributed_to(key.name if key else None):  # the record and any review item name the key
             if body.stream:
-                return await _stream(guard.astream(data["messages"], model, **params), guard.log)
-            reply = await guard.acomplete(data["messages"], model, **params)
+                return await _stream(guard.astream(messages, model, arm=arm, user=user, **params), guard.log,
+                                     arm_headers(arm))
+            reply = await guard.acomplete(messages, model, arm=arm, user=user, **params)
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
@@ -95,16 +116,22 @@ def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def guard_headers(meta: GuardMetadata) -> dict[str, str]:
-    headers = {"x-guard-request-id": meta.request_id, "x-guard-tier": meta.tier}
+    headers = {"x-guard-request-id": meta.request_id, "x-guard-tier": meta.tier, **arm_headers(meta.experiment)}
     if meta.confidence is not None:
         headers["x-guard-confidence"] = f"{meta.confidence:.4f}"
     return headers
 
 
-async def _stream(chunks: AsyncGenerator[GuardedChatCompletionChunk, None], log: Any) -> Response:
+def arm_headers(arm: ExperimentArm | None) -> dict[str, str]:
+    return {} if arm is None else {"x-guard-experiment": arm.name, "x-guard-variant": arm.variant}
+
+
+async def _stream(chunks: AsyncGenerator[GuardedChatCompletionChunk, None], log: Any,
+                  extra_headers: dict[str, str]) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
-    headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache"}
+    headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache",
+               **extra_headers}
     return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
 
 

@@ -47,6 +47,9 @@ class RequestRecord(BaseModel):
     delivered: bool = True  # False when a held draft was replaced by the holding message, or the client left
     key_name: str | None = None  # the proxy's API key it came in with, by name (server.keys)
     calibration_id: str | None = None  # the support calibration in force (guard.calibration), None: shipped
+    experiment: str | None = None  # the experiment the request took part in, and its variant
+    variant: str | None = None
+    user: str | None = None  # the app's user (OpenAI `user` field or x-guard-user header), when given
 
 
 class ReviewItem(BaseModel):

@@ -127,8 +127,12 @@ requests = Table(
     Column("delivered", Boolean, nullable=False),
     Column("key_name", String(64)),
     _id("calibration_id"),
+    Column("experiment", String(64)),
+    Column("variant", String(64)),
+    Column("user", String(200)),
     Index("ix_requests_created_at", "created_at"),
     Index("ix_requests_key_name_created_at", "key_name", "created_at"),
+    Index("ix_requests_experiment_created_at", "experiment", "created_at"),
 )
 
 reviews = Table(
@@ -235,4 +239,16 @@ calibrations = Table(
     Column("body", Json, nullable=False),
     Column("activated_at", UtcDateTime()),  # the newest activated one is in force
     Index("ix_calibrations_activated_at", "activated_at"),
+)
+
+experiments = Table(
+    "experiments", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("definition", Json, nullable=False),  # the ExperimentConfig, with the text of the prompts it names
+    Column("status", String(16), nullable=False),  # running, paused, ended
+    Column("winner", String(64)),  # the variant everyone gets once ended
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
 )

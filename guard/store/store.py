@@ -77,6 +77,10 @@ class Store:
         """One read transaction, for aggregate queries written elsewhere (the health report's)."""
         return self._tx()
 
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]:
+        """A transaction for core modules that keep their own tables here (experiments); raises ``StoreUnavailable``."""
+        return self._tx(write=write)
+
     # -- requests ------------------------------------------------------------
 
     def write_requests(self, rows: Sequence[RequestRecord]) -> None:

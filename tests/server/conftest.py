@@ -30,7 +30,7 @@ def server_config(**sections: Any) -> GuardConfig:
         "consistency": {"enabled": False}, "review": {"enabled": False}, "server": {"warm_up": False},
     }
     for name, values in sections.items():
-        base[name] = {**base.get(name, {}), **values}
+        base[name] = {**base.get(name, {}), **values} if isinstance(values, dict) and name != "prompts" else values
     return GuardConfig(**base)
 
 

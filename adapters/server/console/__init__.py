@@ -31,6 +31,7 @@ def console_routes(guard: Guard, config: GuardConfig) -> list[BaseRoute]:
         Route("/items/{review_id}", console.item, methods=["GET"], name="console_item"),
         Route("/items/{review_id}", console.decide, methods=["POST"], name="console_decide"),
         Route("/health", console.health, methods=["GET"], name="console_health"),
+        Route("/experiments", console.experiments, methods=["GET"], name="console_experiments"),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console_static"),
     ]
 

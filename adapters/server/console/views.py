@@ -26,6 +26,7 @@ from guard.report.build import build_report
 from guard.report.html import render_html_fragment
 
 from guard.adapters.server.auth import admin_key
+from guard.adapters.server.console.experiments import LABELS, experiment_reports, fmt
 from guard.adapters.server.console.passages import draft_segments, source_passages
 from guard.adapters.server.console.queue import AGES, POLICIES, TIERS, Filters, expiry_note, waited
 from guard.adapters.server.console.session import Session, Sessions
@@ -184,6 +185,18 @@ class Console:
         report = await asyncio.to_thread(build_report, self.guard.store, since=until - WINDOWS[window][1], until=until,
                                          config=self.config)
         return self._page(request, "health.html", session, report_html=render_html_fragment(report),
+                          window=window, windows=WINDOWS)
+
+    # -- experiments ---------------------------------------------------------
+
+    async def experiments(self, request: Request) -> Response:
+        session = self.sessions.read(request)
+        if session is None:
+            return _to_login(request)
+        window = request.query_params.get("window")
+        window = window if window in WINDOWS else "30d"
+        reports = await asyncio.to_thread(experiment_reports, self.guard.store, WINDOWS[window][1])
+        return self._page(request, "experiments.html", session, reports=reports, labels=LABELS, fmt=fmt,
                           window=window, windows=WINDOWS)
 
     # -- rendering -----------------------------------------------------------
