@@ -135,6 +135,10 @@ class TierStyle(_Section):
     suggested_actions: list[str]
 
 
+# A reply that only calls tools: nothing was checked, so no confidence and no disclaimer either.
+UNVERIFIED_STYLE = TierStyle(border_color="#95a5a6", icon="build", disclaimer=None, suggested_actions=[])
+
+
 class TiersConfig(_Section):
     high: float = Field(0.85, ge=0, le=1)
     medium: float = Field(0.60, ge=0, le=1)
@@ -153,6 +157,7 @@ class TiersConfig(_Section):
                 disclaimer="Low confidence. Please verify before using.",
                 suggested_actions=["Verify sources", "Escalate to a human"],
             ),
+            "unverified": UNVERIFIED_STYLE,
         }
     )
 
@@ -163,6 +168,7 @@ class TiersConfig(_Section):
         missing = {"high", "medium", "low"} - set(self.styles)
         if missing:
             raise ValueError(f"tiers.styles lacks {sorted(missing)}")
+        self.styles.setdefault("unverified", UNVERIFIED_STYLE)
         return self
 
 
@@ -172,6 +178,9 @@ class ReviewConfig(_Section):
     policy: Literal["flag", "block"] | None = None
     expire_after_s: float | None = Field(3 * 24 * 3600, gt=0, description="Pending items expire after this long "
                                          "(default 3 days); null keeps them until decided.")
+    repeat_window_s: float | None = Field(600, gt=0, description="The same conversation (same caller, same "
+                                          "messages) sent again within this long joins its pending review item "
+                                          "instead of filing another (framework retries); null files every one.")
     webhook_url: str | None = Field(None, description="POSTed each decision on a held answer, signed; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key shared with the receiver; set it from GUARD_REVIEW__WEBHOOK_SECRET, never logged.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -22,8 +23,58 @@ def last_user_text(messages: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def is_tool_call_only(message: dict[str, Any]) -> bool:
-    """An assistant message that calls tools and says nothing: there is no text to verify."""
+def offers_tools(params: dict[str, Any]) -> bool:
+    """The request lets the model call tools (``tools`` or the legacy ``functions``)."""
+    return bool(params.get("tools") or params.get("functions"))
+
+
+def forced_tool(params: dict[str, Any]) -> str | None:
+    """The function the request forces the model to call (``tool_choice`` or legacy ``function_call`` naming one).
+
+    Frameworks use such a tool to carry structured output (instructor's TOOLS mode, LangChain's
+    ``function_calling``, pydantic-ai's output tool): its arguments are the final answer.
+    """
+    choice = params.get("tool_choice")
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return choice["function"].get("name") or None
+    call = params.get("function_call")
+    if isinstance(call, dict):
+        return call.get("name") or None
+    return None
+
+
+def answer_text(message: dict[str, Any], forced: str | None = None) -> str:
+    """The text of an assistant message to verify: its content or, when ``forced`` names the function it called,
+    the string fields of that call's arguments, one per line."""
     content = message.get("content")
-    has_text = bool(content.strip()) if isinstance(content, str) else bool(content)
-    return bool(message.get("tool_calls") or message.get("function_call")) and not has_text
+    if isinstance(content, str) and content.strip():
+        return content
+    if forced is None:
+        return content if isinstance(content, str) else ""
+    calls = [c.get("function") or {} for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    if isinstance(message.get("function_call"), dict):
+        calls.append(message["function_call"])
+    for call in calls:
+        if call.get("name") == forced:
+            return "\n".join(_strings(_json_or_text(call.get("arguments"))))
+    return ""
+
+
+def _json_or_text(arguments: Any) -> Any:
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def _strings(value: Any) -> list[str]:
+    """The non-empty strings in a JSON value, depth first, in order."""
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

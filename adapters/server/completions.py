@@ -22,9 +22,10 @@ from guard.adapters.server.body import read_body
 from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
-from guard.config import GuardConfig
+from guard.config import GuardConfig, key_digest
 from guard.errors import ModelCallError
 from guard.metadata import GuardMetadata
+from guard.review import caller
 from guard.responses import GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
@@ -65,9 +66,13 @@ class ChatCompletions:
         model = self.resolve_model(body.model)
         guard = self.variants.for_request(body.guard)
         params = upstream_params(data)
+        # A retry of the same conversation by the same key joins its review item; the stream's task inherits this.
+        caller.set(key_digest(request.headers.get("authorization") or ""))
+        echo = body.model or model  # `model` says the name the client sent, as the SDKs and cost tables expect
         if body.stream:
-            return await _stream(guard.astream(data["messages"], model, **params), guard.log)
+            return await _stream(guard.astream(data["messages"], model, **params), guard.log, echo)
         reply = await guard.acomplete(data["messages"], model, **params)
+        reply.model = echo
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
     async def embeddings(self, request: Request) -> Response:
@@ -111,19 +116,19 @@ def guard_headers(meta: GuardMetadata) -> dict[str, str]:
     return headers
 
 
-async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any) -> Response:
+async def _stream(chunks: AsyncIterator[GuardedChatCompletionChunk], log: Any, model: str) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
     headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache"}
-    return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(_events(first, chunks, log, model), media_type="text/event-stream", headers=headers)
 
 
 async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[GuardedChatCompletionChunk],
-                  log: Any) -> AsyncIterator[bytes]:
-    yield _event(first)
+                  log: Any, model: str) -> AsyncIterator[bytes]:
+    yield _event(first, model)
     try:
         async for chunk in rest:
-            yield _event(chunk)
+            yield _event(chunk, model)
     except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
         error = api_error(exc, log)
         yield b"data: " + orjson.dumps({"error": {"message": error.message, "type": "server_error",
@@ -132,7 +137,8 @@ async def _events(first: GuardedChatCompletionChunk, rest: AsyncIterator[Guarded
     yield _DONE
 
 
-def _event(chunk: GuardedChatCompletionChunk) -> bytes:
+def _event(chunk: GuardedChatCompletionChunk, model: str) -> bytes:
+    chunk.model = model
     payload = chunk.model_dump_json(exclude={"guard"} if chunk.guard is None else None)
     return b"data: " + payload.encode() + b"\n\n"
 

@@ -68,6 +68,7 @@ class ReviewItem(BaseModel):
     reason: str | None = None
     decided_at: datetime | None = None
     edit_distance: float | None = None  # normalised 0..1 between draft and final_text, for edited items
+    conversation: str | None = None  # digest of who asked and the messages: a repeat joins this item (guard.review)
 
 
 class FeedbackRecord(BaseModel):

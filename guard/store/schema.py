@@ -117,7 +117,9 @@ reviews = Table(
     Column("reason", Text),
     Column("decided_at", UtcDateTime()),
     Column("edit_distance", Float),
+    Column("conversation", String(64)),
     Index("ix_reviews_request_id", "request_id"),
+    Index("ix_reviews_conversation_status", "conversation", "status"),
     Index("ix_reviews_status_created_at", "status", "created_at"),
 )
 

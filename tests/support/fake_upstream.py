@@ -107,7 +107,8 @@ class FakeUpstream:
             handler.wfile.write(payload)
             return
         if body.get("stream"):
-            self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")))
+            self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")),
+                         bool(body.get("logprobs")))
             return
         n = int(body.get("n") or 1)
         payload = json.dumps(completion_body(model, reply, n, bool(body.get("logprobs")))).encode()
@@ -117,7 +118,8 @@ class FakeUpstream:
         handler.end_headers()
         handler.wfile.write(payload)
 
-    def _stream(self, handler: BaseHTTPRequestHandler, model: str, reply: Reply, include_usage: bool) -> None:
+    def _stream(self, handler: BaseHTTPRequestHandler, model: str, reply: Reply, include_usage: bool,
+                logprobs: bool = False) -> None:
         handler.send_response(200)
         handler.send_header("content-type", "text/event-stream")
         handler.end_headers()
@@ -127,9 +129,10 @@ class FakeUpstream:
         if reply.tool_calls:
             calls = [{"index": i, **call} for i, call in enumerate(reply.tool_calls)]
             events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]})
-        else:
-            events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
-                       for p in pieces]
+        else:  # the answer's log-probabilities, when asked, ride on its first piece
+            events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None,
+                                             **(_logprobs(reply, logprobs) if i == 0 else {})}]}
+                       for i, p in enumerate(pieces)]
         events.append({**base, "choices": [{"index": 0, "delta": {},
                                             "finish_reason": "tool_calls" if reply.tool_calls else "stop"}]})
         if include_usage:
