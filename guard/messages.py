@@ -43,14 +43,21 @@ def forced_tool(params: dict[str, Any]) -> str | None:
     return None
 
 
-def answer_text(message: dict[str, Any], forced: str | None = None) -> str:
-    """The text of an assistant message to verify: its content or, when ``forced`` names the function it called,
-    the string fields of that call's arguments, one per line."""
+def answer_text(message: dict[str, Any], params: dict[str, Any]) -> str:
+    """The text of an assistant message to verify, checked like prose whatever carries it: its content, or the
+    string fields of a JSON answer to ``response_format``, or of the arguments of the tool the request forced
+    (one per line). Empty for a reply that only calls tools."""
     content = message.get("content")
     if isinstance(content, str) and content.strip():
+        response_format = params.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object"):
+            value = _json_or_text(content)
+            if isinstance(value, (dict, list)):
+                return "\n".join(_strings(value))
         return content
+    forced = forced_tool(params)
     if forced is None:
-        return content if isinstance(content, str) else ""
+        return ""
     calls = [c.get("function") or {} for c in message.get("tool_calls") or [] if isinstance(c, dict)]
     if isinstance(message.get("function_call"), dict):
         calls.append(message["function_call"])

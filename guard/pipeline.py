@@ -21,7 +21,7 @@ from guard.layers.token_confidence import (end_stream_logprobs, keep_logprobs, r
 from guard.llm import Completion, ModelClient, supports_logprobs
 from guard.openai_direct import token_cost
 from guard.logs import get_logger
-from guard.messages import answer_text, forced_tool, last_user_text
+from guard.messages import answer_text, last_user_text
 from guard.metadata import GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review, Tier
 from guard.metrics import GuardMetrics
 from guard.pii import Redactor, redact_processor
@@ -230,8 +230,7 @@ class Guard:
         except Exception as exc:  # noqa: BLE001 - the primary answer stands; consistency reports the error
             state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
             return []
-        forced = forced_tool(state.params)
-        state.samples += [answer_text(c["message"], forced) for c in more.choices]
+        state.samples += [answer_text(c["message"], state.params) for c in more.choices]
         state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd, samples=True)
         return more.choices
 
@@ -250,8 +249,8 @@ class Guard:
                 extras.cancel()
             raise
         primary.choices = keep_logprobs(state, primary.choices)
-        forced = forced_tool(state.params)  # a forced output tool's arguments are the answer, verified as such
-        state.samples = [answer_text(c["message"], forced) for c in primary.choices]
+        # a forced output tool's arguments, or a JSON answer's fields, are the answer: verified as such
+        state.samples = [answer_text(c["message"], state.params) for c in primary.choices]
         state.answer = state.samples[0]
         state.served_model = primary.model
         state.usage.add(primary.prompt_tokens, primary.completion_tokens, primary.cost_usd)
@@ -303,9 +302,8 @@ class Guard:
             state.usage.model_ms += (time.perf_counter() - t0) * 1000
         state.answer_delivered = True
         end_stream_logprobs(state)
-        forced = forced_tool(state.params)
-        if forced is not None and not state.answer.strip():
-            state.answer = answer_text({"tool_calls": [{"function": c} for c in calls.values()]}, forced)
+        state.answer = answer_text({"content": state.answer, "tool_calls": [{"function": c} for c in calls.values()]},
+                                   state.params)
         state.samples = [state.answer]
         state.tool_calls_only = bool(calls) and not state.answer.strip()
         if usage is not None:

@@ -227,3 +227,24 @@ def test_model_echoes_the_name_the_client_sent(proxy):
 
     assert reply.model == "fake-model" and _guard(reply)["model"] == MODEL
     assert {c.model for c in chunks} == {"fake-model"}
+
+
+def test_a_json_answer_to_a_schema_is_checked_field_by_field(start_proxy, upstream):
+    proxy = start_proxy(**VERIFYING)
+    upstream.script["fake-model"] = [Reply(text=json.dumps({"answer": "Order LL-1234 was delivered 40 days ago."}))]
+
+    completion = proxy.client().chat.completions.parse(model=MODEL, messages=AFTER_TOOL, response_format=Answer)
+
+    assert completion.choices[0].message.parsed == Answer(answer="Order LL-1234 was delivered 40 days ago.")
+    assert [u["text"] for u in _guard(completion)["unsupported"]] == ["Order LL-1234 was delivered 40 days ago."]
+
+
+def test_a_legacy_function_result_is_a_source_too(start_proxy, upstream):
+    proxy = start_proxy(**VERIFYING, citations={"enabled": True})
+    upstream.script["fake-model"] = [Reply(text="Order LL-1234 was delivered 12 days ago [1].")]
+    messages = ASKED + [{"role": "assistant", "content": None, "function_call": CALL["function"]},
+                        {"role": "function", "name": "lookup_order", "content": json.dumps(ORDER)}]
+
+    verdict = _guard(proxy.client().chat.completions.create(model=MODEL, messages=messages))
+
+    assert verdict["citations"][0]["source_id"] == "tool:lookup_order" and verdict["citations"][0]["supports"] is True
