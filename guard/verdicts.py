@@ -13,17 +13,18 @@ keeps the ``guard`` object of each response from the proxy as it goes by, stream
 Nothing in the framework is patched: the log only reads the bytes the framework reads. A stream's verdict
 is recorded once the stream has been read to its end (it is the last chunk). Responses without guard's
 ``x-guard-request-id`` header are ignored, and so are compressed ones (guard's proxy does not compress).
+It needs only httpx, openai and pydantic: an app's own environment may install guard with ``--no-deps``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import openai
-import orjson
 
 from guard.metadata import GuardMetadata
 
@@ -107,8 +108,8 @@ def verdict_of(body: bytes) -> GuardMetadata | None:
         if not payload.startswith(b"{"):
             continue
         try:
-            found = orjson.loads(payload).get("guard")
-        except (orjson.JSONDecodeError, AttributeError):
+            found = json.loads(payload).get("guard")
+        except (ValueError, AttributeError):
             continue
         if isinstance(found, dict):
             return GuardMetadata.model_validate(found)

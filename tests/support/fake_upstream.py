@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 
@@ -57,6 +58,7 @@ class FakeUpstream:
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     stream_cut: threading.Event = field(default_factory=threading.Event)  # a reader left a stream early
+    responder: Callable[[dict[str, Any]], Reply] | None = None  # replies from the request itself, not the script
 
     def __post_init__(self) -> None:
         fake = self
@@ -94,7 +96,7 @@ class FakeUpstream:
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         model = body.get("model", "")
-        reply = self._next(model)
+        reply = self.responder(body) if self.responder is not None else self._next(model)
         if reply.status != 200:
             payload = json.dumps({"error": {"message": reply.error_message, "type": "server_error", "param": None,
                                             "code": None}}).encode()
