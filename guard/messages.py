@@ -32,11 +32,15 @@ def forced_tool(params: dict[str, Any]) -> str | None:
     """The function the request forces the model to call (``tool_choice`` or legacy ``function_call`` naming one).
 
     Frameworks use such a tool to carry structured output (instructor's TOOLS mode, LangChain's
-    ``function_calling``, pydantic-ai's output tool): its arguments are the final answer.
+    ``function_calling``, pydantic-ai's output tool, which it forces as ``required`` with that one tool
+    offered): its arguments are the final answer.
     """
     choice = params.get("tool_choice")
     if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         return choice["function"].get("name") or None
+    tools = params.get("tools")
+    if choice == "required" and isinstance(tools, list) and len(tools) == 1 and isinstance(tools[0], dict):
+        return (tools[0].get("function") or {}).get("name") or None  # one tool, and a call required: forced too
     call = params.get("function_call")
     if isinstance(call, dict):
         return call.get("name") or None

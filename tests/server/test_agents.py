@@ -248,3 +248,16 @@ def test_a_legacy_function_result_is_a_source_too(start_proxy, upstream):
     verdict = _guard(proxy.client().chat.completions.create(model=MODEL, messages=messages))
 
     assert verdict["citations"][0]["source_id"] == "tool:lookup_order" and verdict["citations"][0]["supports"] is True
+
+
+def test_a_required_call_of_the_only_tool_offered_is_a_forced_output_tool(start_proxy, upstream):
+    proxy = start_proxy(**VERIFYING)
+    final = {"id": "call_2", "type": "function",
+             "function": {"name": "final_result", "arguments": json.dumps({"answer": "It was delivered 40 days ago."})}}
+    upstream.script["fake-model"] = [Reply(tool_calls=[final])]
+
+    reply = proxy.client().chat.completions.create(
+        model=MODEL, messages=AFTER_TOOL, tool_choice="required",
+        tools=[{"type": "function", "function": {"name": "final_result", "parameters": Answer.model_json_schema()}}])
+
+    assert [u["text"] for u in _guard(reply)["unsupported"]] == ["It was delivered 40 days ago."]
