@@ -103,7 +103,7 @@ def grounded_messages(q: dict[str, str]) -> list[dict[str, Any]]:
     from guard.state import Source
 
     source = Source(id="knowledge", text=q["knowledge"], metadata={"section": "Knowledge"})
-    return _grounded_prompt([{"role": "user", "content": q["question"]}], [source])
+    return _grounded_prompt([{"role": "user", "content": q["question"]}], [source], False)
 
 
 # ---------------------------------------------------------------- generate

@@ -37,6 +37,7 @@ _EXPORTS = {
     "FeedbackRecord": "guard.store.models",
     "RequestRecord": "guard.store.models",
     "ReviewItem": "guard.store.models",
+    "VerdictLog": "guard.verdicts",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -65,3 +66,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
     from guard.state import Source
     from guard.store.models import FeedbackRecord, RequestRecord, ReviewItem
+    from guard.verdicts import VerdictLog

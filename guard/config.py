@@ -151,6 +151,10 @@ class TierStyle(_Section):
     suggested_actions: list[str]
 
 
+# A reply that only calls tools: nothing was checked, so no confidence and no disclaimer either.
+UNVERIFIED_STYLE = TierStyle(border_color="#95a5a6", icon="build", disclaimer=None, suggested_actions=[])
+
+
 class TiersConfig(_Section):
     high: float = Field(0.85, ge=0, le=1)
     medium: float = Field(0.60, ge=0, le=1)
@@ -169,6 +173,7 @@ class TiersConfig(_Section):
                 disclaimer="Low confidence. Please verify before using.",
                 suggested_actions=["Verify sources", "Escalate to a human"],
             ),
+            "unverified": UNVERIFIED_STYLE,
         }
     )
 
@@ -179,6 +184,7 @@ class TiersConfig(_Section):
         missing = {"high", "medium", "low"} - set(self.styles)
         if missing:
             raise ValueError(f"tiers.styles lacks {sorted(missing)}")
+        self.styles.setdefault("unverified", UNVERIFIED_STYLE)
         return self
 
 
@@ -191,6 +197,9 @@ class ReviewConfig(_Section):
     audit_fraction: float = Field(0.02, ge=0, le=1, description="Share of unflagged answers (support checked, no "
                                   "unsupported claim) also queued as `audit` items, never held, so the report can "
                                   "count what guard missed.")
+    repeat_window_s: float | None = Field(600, gt=0, description="The same conversation (same caller, same "
+                                          "messages) sent again within this long joins its pending review item "
+                                          "instead of filing another (framework retries); null files every one.")
     webhook_url: str | None = Field(None, description="POSTed each decision or expiry of a held answer, signed, from the "
                                        "store's outbox; see guard.webhook.")
     webhook_secret: SecretStr | None = Field(

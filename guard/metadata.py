@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Tier = Literal["high", "medium", "low"]
+# "unverified": the reply only calls tools, so nothing in it was checked (and it is never queued for review).
+Tier = Literal["high", "medium", "low", "unverified"]
 LayerStatus = Literal["ok", "skipped", "error"]
 
 
@@ -52,6 +53,8 @@ class Review(BaseModel):
     policy: Literal["flag", "block"] | None = None
     id: str | None = None
     status: Literal["pending", "approved", "rejected", "not_required"] = "not_required"
+    held: bool = Field(False, description="The answer is withheld until a person decides (policy block): the reply "
+                                          "carries a holding message (as message.refusal to tools / response_format).")
 
 
 class LatencyMs(BaseModel):

@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 import weakref
+from datetime import timedelta
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from functools import partial
@@ -17,18 +18,20 @@ from guard.config import GuardConfig, load_config
 from guard.errors import InvalidRequest, StoreUnavailable, UnknownRequest
 from guard.layers import default_layers
 from guard.layers.base import Layer, Phase, Skip
-from guard.layers.token_confidence import keep_logprobs, request_logprobs
+from guard.layers.token_confidence import (end_stream_logprobs, keep_logprobs, read_stream_logprobs,
+                                           request_logprobs)
 from guard.llm import Completion, ModelClient, supports_logprobs
 from guard.openai_direct import token_cost
 from guard.logs import bind_request_id, get_logger
-from guard.messages import is_tool_call_only, last_user_text
-from guard.metadata import ExperimentArm, GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review
+from guard.messages import answer_text, last_user_text
+from guard.metadata import ExperimentArm, GuardMetadata, GuardUsage, LatencyMs, LayerReport, Review, Tier
 from guard.metrics import GuardMetrics
 from guard.pii import Redactor, redact_processor
 from guard.records import redact_record, request_record
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk, build_chunk, build_completion
 from guard.retention import Purger
-from guard.review import HELD_MESSAGE, is_audit_sample, needs_review, record_decision, redact_review, review_item
+from guard.review import (HELD_MESSAGE, is_audit_sample, needs_review, record_decision, redact_review, review_item,
+                          withheld_choice)
 from guard.state import RequestState, Source
 from guard.store import Decision, FeedbackRecord, RequestRecord, ReviewItem, Store
 from guard.store.lazy import LazyStore
@@ -106,9 +109,9 @@ class Guard:
             self._fail(state, started, exc, streamed=False)
             raise
         choices = _answer_first(choices, state.answer_index)[: max(1, int(params.get("n") or 1))]
-        held = meta.review.policy == "block" and meta.review.required
+        held = meta.review.held
         if held:
-            choices = [{"message": {"role": "assistant", "content": HELD_MESSAGE}, "finish_reason": "content_filter"}]
+            choices = [withheld_choice(HELD_MESSAGE, state.params, finish_reason="content_filter")]
         self._finish(state, meta, started, streamed=False, delivered=not held)
         return build_completion(meta, choices, created=int(time.time()))
 
@@ -141,20 +144,21 @@ class Guard:
                 choices = await self._generate(state)
                 await self._run_phase(state, "after_model")
                 meta = await self._verdict(state, started, route=not state.tool_calls_only)
-                held = meta.review.policy == "block" and meta.review.required
+                held = meta.review.held
                 choice = _answer_first(choices, state.answer_index)[0]
-                message = {"role": "assistant", "content": HELD_MESSAGE} if held else choice["message"]
+                if held:
+                    choice = withheld_choice(HELD_MESSAGE, state.params, finish_reason="content_filter")
                 state.ttft_ms = round((time.perf_counter() - started) * 1000, 2)
-                yield build_chunk(chunk_id, created, meta.model, delta=_as_delta(message))
+                yield build_chunk(chunk_id, created, meta.model, delta=_as_delta(choice["message"]))
                 yield build_chunk(chunk_id, created, meta.model, delta={},
-                                  finish_reason="content_filter" if held else choice.get("finish_reason") or "stop")
+                                  finish_reason=choice.get("finish_reason") or "stop")
         except (GeneratorExit, asyncio.CancelledError):
             _detach(self._record_abandoned(state, started))
             raise
         except Exception as exc:
             self._fail(state, started, exc, streamed=True)
             raise
-        held = meta.review.policy == "block" and meta.review.required
+        held = meta.review.held
         self._finish(state, meta, started, streamed=True, delivered=not held)
         yield build_chunk(chunk_id, created, meta.model, guard=meta, usage=_usage(meta) if client_wants_usage else None)
 
@@ -253,7 +257,7 @@ class Guard:
             state.layers["consistency"] = LayerReport(status="error", reason=f"extra samples failed: {exc}")
             return []
         more.choices = keep_logprobs(state, more.choices)
-        state.samples += more.texts
+        state.samples += [answer_text(c["message"], state.params) for c in more.choices]
         state.usage.add(more.prompt_tokens, more.completion_tokens, more.cost_usd, samples=True)
         return more.choices
 
@@ -261,24 +265,25 @@ class Guard:
         """The primary answer (``n`` choices when the caller asked) and any extra samples, as OpenAI choices."""
         if state.refusal is not None:
             state.answer = state.refusal
-            return [{"message": {"role": "assistant", "content": state.refusal}, "finish_reason": "stop"}]
+            return [withheld_choice(state.refusal, state.params, finish_reason="stop")]
         logprobs = request_logprobs(state, supports_logprobs(state.model))  # VERIFIER: token confidence
         extras = self._start_extra_samples(state, logprobs)
         try:
             primary = await self.llm.complete(state.prompt_messages, model=state.model,
-                                              n=int(state.params.get("n") or 1), **_without_n(state.params), **logprobs)
+                                              n=int(state.params.get("n") or 1), **{**_without_n(state.params), **logprobs})
         except BaseException:
             if extras is not None:
                 extras.cancel()
             raise
         # The client's own n choices are not samples: only the first is checked, and their order is kept.
         primary.choices = keep_logprobs(state, primary.choices, samples=1)
-        state.samples = primary.texts[:1]
-        state.answer = primary.texts[0]
+        # a forced output tool's arguments, or a JSON answer's fields, are the answer: verified as such
+        state.samples = [answer_text(primary.choices[0]["message"], state.params)]
+        state.answer = state.samples[0]
         state.served_model = primary.model
         state.usage.add(primary.prompt_tokens, primary.completion_tokens, primary.cost_usd)
         state.usage.model_ms += primary.ms
-        if is_tool_call_only(primary.choices[0]["message"]):
+        if not state.answer.strip():  # the reply only calls tools: nothing to verify
             state.tool_calls_only = True
             if extras is not None:
                 extras.cancel()  # samples of a tool call have nothing to agree on
@@ -288,14 +293,16 @@ class Guard:
     async def _stream_provisional(self, state: RequestState, chunk_id: str, created: int,
                                   started: float) -> AsyncIterator[GuardedChatCompletionChunk]:
         """Relay the upstream's chunks as they come; on any early exit, close the upstream and drop the samples."""
-        extras = self._start_extra_samples(state, {})
+        logprobs = request_logprobs(state, supports_logprobs(state.model))  # as unstreamed: the same signals
+        extras = self._start_extra_samples(state, logprobs)
         t0 = time.perf_counter()
         stream = None
         parts: list[str] = []
-        calls_tools = False
+        calls: dict[int, dict[str, str]] = {}  # tool calls rebuilt from their deltas, by index
         usage = None
         try:
-            name, stream = await self.llm.stream(state.prompt_messages, model=state.model, **_without_n(state.params))
+            name, stream = await self.llm.stream(state.prompt_messages, model=state.model,
+                                                 **{**_without_n(state.params), **logprobs})
             state.served_model = name
             async for raw in stream:
                 if getattr(raw, "usage", None):
@@ -303,14 +310,16 @@ class Guard:
                 if not raw.choices:
                     continue  # the usage-only chunk we asked for; the client gets usage in the verdict
                 choice = raw.choices[0]
+                read_stream_logprobs(state, getattr(choice, "logprobs", None))
                 delta = choice.delta.model_dump(exclude_none=True)
                 text = delta.get("content") or ""
-                calls_tools = calls_tools or bool(delta.get("tool_calls"))
-                if state.ttft_ms is None and (text or calls_tools):
+                _add_tool_call_deltas(calls, delta.get("tool_calls"))
+                if state.ttft_ms is None and (text or calls):
                     state.ttft_ms = round((time.perf_counter() - started) * 1000, 2)
                 parts.append(text)
                 state.answer = "".join(parts)  # kept current: a client that leaves still gets its partial recorded
-                yield build_chunk(chunk_id, created, name, delta=delta, finish_reason=choice.finish_reason)
+                yield build_chunk(chunk_id, created, name, delta=delta, finish_reason=choice.finish_reason,
+                                  logprobs=None if state.logprobs_requested else getattr(choice, "logprobs", None))
         except BaseException:
             if extras is not None:
                 extras.cancel()
@@ -320,10 +329,13 @@ class Guard:
         finally:
             state.usage.model_ms += (time.perf_counter() - t0) * 1000
         state.answer_delivered = True
+        end_stream_logprobs(state)
+        state.answer = answer_text({"content": state.answer, "tool_calls": [{"function": c} for c in calls.values()]},
+                                   state.params)
         state.samples = [state.answer]
         if not state.sample_logprobs:
             state.sample_logprobs.append(None)  # the streamed answer's place: extra samples follow it
-        state.tool_calls_only = calls_tools and not state.answer.strip()
+        state.tool_calls_only = bool(calls) and not state.answer.strip()
         if usage is not None:
             p, c = usage.prompt_tokens or 0, usage.completion_tokens or 0
             state.usage.add(p, c, token_cost(name, p, c))
@@ -358,8 +370,12 @@ class Guard:
     async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
         """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""
         calibrated = state.calibration is not None  # a calibration replaces the support map (guard.calibration)
-        confidence = self.confidence(state.signals, state.calibration) if calibrated else self.confidence(state.signals)
-        tier = tier_for(confidence, self.config.tiers)
+        if state.tool_calls_only:
+            confidence = None
+        else:
+            confidence = self.confidence(state.signals, state.calibration) if calibrated else self.confidence(state.signals)
+        flagged = bool(state.unsupported) if "support" in state.signals else None
+        tier: Tier = "unverified" if state.tool_calls_only else tier_for(confidence, self.config.tiers, flagged)
         meta = GuardMetadata(
             request_id=state.request_id,
             model=state.served_model or state.model,
@@ -400,7 +416,7 @@ class Guard:
         """
         item = review_item(state, meta, last_user_text(state.messages), self.config, routed=routed, audit=audit)
         try:
-            await asyncio.to_thread(self._submit_review, item)
+            item = await asyncio.to_thread(self._submit_review, item)
         except Exception as exc:  # noqa: BLE001 - under flag no store failure may cost the user the answer
             self.metrics.store_write_failed(1, "review")
             self.log.error("review_not_stored", request_id=state.request_id, review_id=item.id, policy=item.policy,
@@ -411,12 +427,23 @@ class Guard:
                 raise StoreUnavailable(f"the held answer of request {state.request_id} could not be queued for "
                                        f"review, so it is not returned: {exc}") from exc
             raise
-        return Review(required=True, policy=item.policy, id=item.id, status="pending")
+        return Review(required=True, policy=item.policy, id=item.id, status="pending", held=item.policy == "block")
 
-    def _submit_review(self, item: ReviewItem) -> None:
-        """Runs in a worker thread: redaction (about 1 ms per KB) included, so the event loop never pays for it."""
+    def _submit_review(self, item: ReviewItem) -> ReviewItem:
+        """Runs in a worker thread: redaction (about 1 ms per KB) included, so the event loop never pays for it.
+
+        The same conversation sent again within ``review.repeat_window_s`` (a framework's retry) joins the
+        pending item it filed: that item is returned, and nothing new is queued.
+        """
+        window = self.config.review.repeat_window_s
+        if window is not None and item.conversation is not None:
+            pending = self.store.pending_review_for_conversation(item.conversation, item.policy,
+                                                                 item.created_at - timedelta(seconds=window))
+            if pending is not None:
+                return pending
         self.store.submit_review(redact_review(item, self.redactor))
         self._refresh_review_depth()
+        return item
 
     def _refresh_review_depth(self) -> None:
         try:
@@ -547,6 +574,15 @@ def _detach(coro: Any) -> None:
     task = asyncio.get_running_loop().create_task(coro)
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+def _add_tool_call_deltas(calls: dict[int, dict[str, str]], deltas: list[dict[str, Any]] | None) -> None:
+    """Append streamed tool-call pieces (name and arguments arrive in fragments) to the calls they belong to."""
+    for delta in deltas or []:
+        call = calls.setdefault(int(delta.get("index") or 0), {"name": "", "arguments": ""})
+        function = delta.get("function") or {}
+        call["name"] += function.get("name") or ""
+        call["arguments"] += function.get("arguments") or ""
 
 
 def _as_delta(message: dict[str, Any]) -> dict[str, Any]:

@@ -33,9 +33,13 @@ def build_completion(meta: GuardMetadata, choices: list[dict[str, Any]], created
 
 def build_chunk(chunk_id: str, created: int, model: str | None, *, delta: dict[str, Any] | None = None,
                 finish_reason: str | None = None, guard: GuardMetadata | None = None,
-                usage: dict[str, int] | None = None) -> GuardedChatCompletionChunk:
-    """A content chunk (``delta``) or, with ``guard``, the verdict chunk that has no choices."""
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]
+                usage: dict[str, int] | None = None, logprobs: Any = None) -> GuardedChatCompletionChunk:
+    """A content chunk (``delta``, with the upstream's ``logprobs`` when the client asked for them) or, with
+    ``guard``, the verdict chunk that has no choices."""
+    if hasattr(logprobs, "model_dump"):
+        logprobs = logprobs.model_dump()
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                                         "logprobs": logprobs}]
     return GuardedChatCompletionChunk.model_validate({
         "id": chunk_id, "object": "chat.completion.chunk", "created": created, "model": model or "",
         "choices": choices, "usage": usage, "guard": guard,

@@ -8,19 +8,39 @@ held answer it goes to the app through the store's outbox (``guard.webhook``) so
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import uuid
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
 from guard.config import GuardConfig, ReviewConfig
+from guard.messages import offers_tools
 from guard.metadata import GuardMetadata, Tier
 from guard.pii import Redactor
 from guard.state import RequestState
 from guard.store import Decision, ReviewItem, Store, utcnow
 from guard.webhook import WebhookSender
 
+# Who is asking, when the face knows: the proxy sets the digest of the request's key. Part of a conversation's
+# digest, so one app's repeat never joins another app's review item.
+caller: ContextVar[str | None] = ContextVar("guard_caller", default=None)
+
 HELD_MESSAGE = "This answer is being checked by a person before it is shared. You will get it once it is reviewed."
+
+
+def withheld_choice(text: str, params: dict[str, Any], *, finish_reason: str) -> dict[str, Any]:
+    """The choice that stands in for an answer guard does not give: held for review, or refused for want of a source.
+
+    To a request with ``tools`` or ``response_format`` it is a refusal (``message.refusal`` set, ``content`` null,
+    ``finish_reason: stop``), the shape structured-output parsers and agent loops read without raising (openai's
+    ``parse()`` raises on ``content_filter``, framework parsers on prose). Plain chat gets the text as content.
+    """
+    if params.get("response_format") or offers_tools(params):
+        return {"message": {"role": "assistant", "content": None, "refusal": text}, "finish_reason": "stop"}
+    return {"message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
 
 
 def needs_review(tier: Tier, refused: bool, config: ReviewConfig) -> bool:
@@ -36,6 +56,12 @@ def is_audit_sample(state: RequestState, config: ReviewConfig) -> bool:
     support = state.layers.get("support")
     return (config.enabled and config.audit_fraction > 0 and state.refusal is None and not state.unsupported
             and support is not None and support.status == "ok" and random.random() < config.audit_fraction)
+
+
+def conversation_digest(state: RequestState) -> str:
+    """Who asked, and the messages they sent: equal for a framework's retry of the same call."""
+    data = json.dumps([caller.get(), state.messages], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
 
 
 def review_item(state: RequestState, meta: GuardMetadata, question: str | None, config: GuardConfig, *,
@@ -59,6 +85,7 @@ def review_item(state: RequestState, meta: GuardMetadata, question: str | None, 
         expires_at=None if expire_after is None else now + timedelta(seconds=expire_after),
         policy=(config.review.policy or "flag") if routed else "flag", tier=meta.tier, confidence=meta.confidence,
         model=meta.model, question=question, draft=state.answer, context=context, audit=audit, key_name=state.key_name,
+        conversation=conversation_digest(state),
     )
 
 

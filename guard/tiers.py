@@ -1,4 +1,5 @@
-"""Confidence tiers and the UX treatment that goes with each."""
+"""Confidence tiers and the UX treatment that goes with each (``unverified`` is set by the pipeline for a reply
+that only calls tools: it has no confidence to place)."""
 
 from __future__ import annotations
 

@@ -25,11 +25,12 @@ from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
 from guard.attribution import attributed_to
-from guard.config import GuardConfig
+from guard.config import GuardConfig, key_digest
 from guard.errors import ConfigError
 from guard.experiments.assign import with_system_prompt
 from guard.experiments.live import LiveExperiments
 from guard.metadata import ExperimentArm, GuardMetadata
+from guard.review import caller
 from guard.responses import GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
@@ -95,11 +96,15 @@ class ChatCompletions:
                 model = guard.config.models.default  # the variant's model answers, whatever the client named
         params = upstream_params(data)
         await self.limits.admit(key)
+        # A retry of the same conversation by the same key joins its review item; the stream's task inherits this.
+        caller.set(key_digest(request.headers.get("authorization") or ""))
+        echo = body.model or model  # `model` says the name the client sent, as the SDKs and cost tables expect
         with attributed_to(key.name if key else None):  # the record and any review item name the key
             if body.stream:
                 return await _stream(guard.astream(messages, model, arm=arm, user=user, **params), guard.log,
-                                     arm_headers(arm))
+                                     echo, arm_headers(arm))
             reply = await guard.acomplete(messages, model, arm=arm, user=user, **params)
+        reply.model = echo
         return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
@@ -126,22 +131,22 @@ def arm_headers(arm: ExperimentArm | None) -> dict[str, str]:
     return {} if arm is None else {"x-guard-experiment": arm.name, "x-guard-variant": arm.variant}
 
 
-async def _stream(chunks: AsyncGenerator[GuardedChatCompletionChunk, None], log: Any,
+async def _stream(chunks: AsyncGenerator[GuardedChatCompletionChunk, None], log: Any, model: str,
                   extra_headers: dict[str, str]) -> Response:
     """Read the first chunk before answering, so a failure to start is a proper HTTP error."""
     first = await chunks.__anext__()
     headers = {"x-guard-request-id": "gr_" + first.id.removeprefix("chatcmpl-"), "cache-control": "no-cache",
                **extra_headers}
-    return StreamingResponse(_events(first, chunks, log), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(_events(first, chunks, log, model), media_type="text/event-stream", headers=headers)
 
 
 async def _events(first: GuardedChatCompletionChunk, rest: AsyncGenerator[GuardedChatCompletionChunk, None],
-                  log: Any) -> AsyncIterator[bytes]:
-    yield _event(first)
+                  log: Any, model: str) -> AsyncIterator[bytes]:
+    yield _event(first, model)
     try:
         async with aclosing(rest):  # a client that leaves closes the guarded stream now, not at garbage collection
             async for chunk in rest:
-                yield _event(chunk)
+                yield _event(chunk, model)
     except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
         error = api_error(exc, log)
         yield b"data: " + orjson.dumps({"error": {"message": error.message, "type": "server_error",
@@ -150,6 +155,7 @@ async def _events(first: GuardedChatCompletionChunk, rest: AsyncGenerator[Guarde
     yield _DONE
 
 
-def _event(chunk: GuardedChatCompletionChunk) -> bytes:
+def _event(chunk: GuardedChatCompletionChunk, model: str) -> bytes:
+    chunk.model = model
     payload = chunk.model_dump_json(exclude={"guard"} if chunk.guard is None else None)
     return b"data: " + payload.encode() + b"\n\n"

@@ -7,10 +7,16 @@ chunks whose relevance reaches ``grounding.min_score``; they become
 ``state.sources`` and are listed as ``[1]``..``[k]`` in a system message that
 asks the model to cite them.
 
+The conversation's tool results (``guard.tool_results``) are sources too, listed after the chunks: the
+prompt numbers them so the model can cite them, without repeating their text (it is in the conversation).
+When the request offers tools, the instruction asks the model to call them for what the sources lack
+rather than to decline, and it is never refused before the model: the tool may bring the source.
+
 Signal: ``retrieval`` is the relevance of the best source kept, in [0, 1]:
 its dense cosine to the question, or the share of the question's identifiers
 it quotes verbatim when that is higher (an exact error code is as strong as
-retrieval evidence gets). With no source above the floor it is 0.0, and under
+retrieval evidence gets). With no source above the floor it is 0.0 (left out when tool results are the sources:
+an unrelated knowledge base says nothing against a tool-backed answer), and under
 ``grounding.refuse_without_source`` (on for high and critical risk) the answer
 becomes an honest refusal instead of a model's improvisation.
 """
@@ -24,15 +30,22 @@ from typing import Any
 from guard.config import GuardConfig, KnowledgeBaseConfig
 from guard.kb import Hit, KnowledgeBase
 from guard.layers.base import Skip
-from guard.messages import last_user_text
+from guard.messages import last_user_text, offers_tools
 from guard.state import RequestState, Source
 from guard.threads import run_model
+from guard.tool_results import tool_sources
 
 REFUSAL = "I don't have a source for that."
 INSTRUCTION = (
     "Answer the user's question using only the numbered sources below. After each sentence that uses a source, "
     "cite it with its number in square brackets, like [1] or [2][3]. If the sources do not contain the answer, "
     "say that you don't know instead of guessing."
+)
+WITH_TOOLS = (
+    "Answer the user's question using the numbered sources below and the results of the tools you can call. "
+    "After each sentence that uses a source or a tool result, cite it with its number in square brackets, like "
+    "[1] or [2][3]. When the sources do not contain the answer, call a tool that can supply it rather than "
+    "declining; only if neither gives the answer, say that you don't know instead of guessing."
 )
 
 WARM_UP_QUERY = "How long does a refund take?"  # any text: the search only has to run once
@@ -61,19 +74,28 @@ class GroundingLayer:
         settings = self.config.grounding
         if not settings.enabled:
             raise Skip("grounding disabled")
-        question = last_user_text(state.messages)
+        tools = tool_sources(state.messages)
+        try:
+            hits = await self._search(last_user_text(state.messages))
+        except Skip:
+            if not tools:
+                raise
+            hits = []
+        if hits or not tools:
+            state.signals["retrieval"] = round(max((hit.relevance for hit in hits), default=0.0), 4)
+        state.sources = [_source(hit) for hit in hits] + tools
+        if state.sources:
+            state.prompt = _grounded_prompt(state.messages, state.sources, offers_tools(state.params))
+        elif settings.refuse_without_source and not offers_tools(state.params):  # a tool may bring the source
+            state.refusal = REFUSAL
+
+    async def _search(self, question: str | None) -> list[Hit]:
         if not question:
             raise Skip("no user question to ground")
         folder = Path(self.config.knowledge_base.path).expanduser()
         if not folder.is_dir() or not any(folder.iterdir()):  # the reason reaches the app: no path in it
             raise Skip("no knowledge base at knowledge_base.path (missing or empty)")
-        hits = await run_model(self._retrieve, question)  # off the event loop: embedding and search
-        state.sources = [_source(hit) for hit in hits]
-        state.signals["retrieval"] = round(max((hit.relevance for hit in hits), default=0.0), 4)
-        if hits:
-            state.prompt = _grounded_prompt(state.messages, state.sources)
-        elif settings.refuse_without_source:
-            state.refusal = REFUSAL
+        return await run_model(self._retrieve, question)  # off the event loop: embedding and search
 
     def warm_up(self) -> None:
         """Open the knowledge base and run one search now: its index and the embedder otherwise load on first use."""
@@ -91,6 +113,14 @@ class GroundingLayer:
         return kb.search(question, k=self.config.grounding.top_k, min_relevance=self.config.grounding.min_score)
 
 
+def _listed(number: int, source: Source) -> str:
+    if "tool" in source.metadata:
+        call = source.metadata.get("tool_call_id")
+        return f"[{number}] the result of the tool {source.metadata['tool']}" + (f" (call {call})" if call else "") \
+            + ", above in the conversation"
+    return f"[{number}] {source.metadata['section']}\n{source.text}"
+
+
 def _source(hit: Hit) -> Source:
     chunk = hit.chunk
     return Source(
@@ -101,10 +131,10 @@ def _source(hit: Hit) -> Source:
     )
 
 
-def _grounded_prompt(messages: list[dict[str, Any]], sources: list[Source]) -> list[dict[str, Any]]:
+def _grounded_prompt(messages: list[dict[str, Any]], sources: list[Source], tools: bool) -> list[dict[str, Any]]:
     """The messages with the sources in the system message (merged into the app's own, as chat templates want one)."""
-    listing = "\n\n".join(f"[{n}] {s.metadata['section']}\n{s.text}" for n, s in enumerate(sources, 1))
-    block = f"{INSTRUCTION}\n\nSources:\n\n{listing}"
+    listing = "\n\n".join(_listed(n, s) for n, s in enumerate(sources, 1))
+    block = f"{WITH_TOOLS if tools else INSTRUCTION}\n\nSources:\n\n{listing}"
     first = messages[0] if messages else None
     if first is not None and first.get("role") == "system" and isinstance(first.get("content"), str):
         return [{**first, "content": f"{first['content']}\n\n{block}"}, *messages[1:]]

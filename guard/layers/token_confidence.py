@@ -22,8 +22,12 @@ NO_LOGPROBS = "the provider returned no log-probabilities"
 
 
 def request_logprobs(state: RequestState, supported: bool) -> dict[str, Any]:
-    """Parameters to add to the model call: ``logprobs=True`` when the provider has them and the client did not set it."""
-    if "logprobs" in state.params:
+    """Parameters to lay over the model call's: ``logprobs=True`` when the provider has them and the client did not
+    ask for them itself (a client's ``logprobs: false`` only means it does not want them back).
+
+    Streamed or not, the same is asked, so the same answer is judged on the same signals.
+    """
+    if state.params.get("logprobs"):
         return {}
     if not supported:
         state.token_logprobs_reason = f"{state.model} does not return log-probabilities"
@@ -37,13 +41,34 @@ def keep_logprobs(state: RequestState, choices: list[dict[str, Any]], samples: i
     order; strip them from the choices if only guard wanted them."""
     for choice in choices[:samples]:
         content = (choice.get("logprobs") or {}).get("content")
-        state.sample_logprobs.append([(str(t.get("token", "")), float(t["logprob"])) for t in content
-                                      if isinstance(t, dict) and t.get("logprob") is not None] if content else None)
+        state.sample_logprobs.append(_pairs(content) if content else None)
     if state.token_logprobs is None and state.token_logprobs_reason is None:
         state.token_logprobs_reason = NO_LOGPROBS
     if not state.logprobs_requested:
         return choices
     return [{k: v for k, v in c.items() if k != "logprobs"} for c in choices]
+
+
+def read_stream_logprobs(state: RequestState, logprobs: Any) -> None:
+    """Add one streamed chunk's token log-probabilities (a dict or the SDK's object) to the answer's."""
+    if logprobs is None:
+        return
+    if hasattr(logprobs, "model_dump"):
+        logprobs = logprobs.model_dump()
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if content:
+        state.token_logprobs = (state.token_logprobs or []) + _pairs(content)
+
+
+def end_stream_logprobs(state: RequestState) -> None:
+    """After the last chunk: say why there are none, when there are none."""
+    if not state.token_logprobs and state.token_logprobs_reason is None:
+        state.token_logprobs, state.token_logprobs_reason = None, NO_LOGPROBS
+
+
+def _pairs(content: list[Any]) -> list[tuple[str, float]]:
+    return [(str(t.get("token", "")), float(t["logprob"])) for t in content
+            if isinstance(t, dict) and t.get("logprob") is not None]
 
 
 def token_confidence(logprobs: list[tuple[str, float]]) -> float | None:

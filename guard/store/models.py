@@ -75,6 +75,7 @@ class ReviewItem(BaseModel):
     edit_distance: float | None = None  # normalised 0..1 between draft and final_text, for edited items
     audit: bool = False  # sampled from unflagged answers to count what guard missed (never held for it)
     key_name: str | None = None  # the API key the request came in with: only it (or an admin) reads the outcome
+    conversation: str | None = None  # digest of who asked and the messages: a repeat joins this item (guard.review)
 
     def app_event(self) -> dict[str, Any]:
         """What the app is told when a held item ends: ``review.decided`` or ``review.expired``.

@@ -156,7 +156,9 @@ reviews = Table(
     Column("edit_distance", Float),
     Column("audit", Boolean, nullable=False, server_default=false()),
     Column("key_name", String(64)),
+    Column("conversation", String(64)),
     Index("ix_reviews_request_id", "request_id"),
+    Index("ix_reviews_conversation_status", "conversation", "status"),
     Index("ix_reviews_status_created_at", "status", "created_at"),
 )
 

@@ -161,6 +161,16 @@ class Store:
         with self._tx() as conn:
             return _review(conn.execute(query).mappings().first())
 
+    def pending_review_for_conversation(self, conversation: str, policy: str, since: datetime) -> ReviewItem | None:
+        """The newest pending item under ``policy`` filed for this conversation digest since ``since``: where a
+        repeat joins (a repeat under another policy, e.g. an override, is another item)."""
+        self.expire_reviews()
+        query = (select(reviews).where(reviews.c.conversation == conversation, reviews.c.status == "pending",
+                                       reviews.c.policy == policy, reviews.c.created_at >= since)
+                 .order_by(reviews.c.created_at.desc()).limit(1))
+        with self._tx() as conn:
+            return _review(conn.execute(query).mappings().first())
+
     def list_reviews(self, *, status: str | None = "pending", tier: str | None = None, policy: str | None = None,
                      model: str | None = None, limit: int | None = 100, offset: int = 0) -> list[ReviewItem]:
         """Held (``block``) items first, since a user waits on them; then oldest first."""

@@ -193,7 +193,8 @@ async def test_deciding_a_held_answer_queues_its_event_for_the_app_with_the_deci
 
 async def test_decisions_on_flagged_answers_queue_no_event_but_become_labels(upstream, database):
     guard = make_guard(database, confidence=0.2, product={"risk": "low"})
-    good, bad = [await guard.acomplete(QUESTION) for _ in range(2)]
+    # two conversations: the same one sent again would join its pending item (review.repeat_window_s)
+    good, bad = [await guard.acomplete([{"role": "user", "content": q}]) for q in ("Warranty?", "Refunds?")]
 
     guard.decide(good.guard.review.id, "approved", reviewer="ana")
     guard.decide(bad.guard.review.id, "rejected", reviewer="ana", reason="wrong")

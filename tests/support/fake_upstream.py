@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 
@@ -60,6 +61,7 @@ class FakeUpstream:
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     stream_cut: threading.Event = field(default_factory=threading.Event)  # a reader left a stream early
+    responder: Callable[[dict[str, Any]], Reply] | None = None  # replies from the request itself, not the script
 
     def __post_init__(self) -> None:
         fake = self
@@ -97,7 +99,7 @@ class FakeUpstream:
 
     def _answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         model = body.get("model", "")
-        reply = self._next(model)
+        reply = self.responder(body) if self.responder is not None else self._next(model)
         time.sleep(reply.delay_s)
         if reply.status != 200:
             payload = json.dumps({"error": {"message": reply.error_message, "type": "server_error", "param": None,
@@ -111,7 +113,8 @@ class FakeUpstream:
             handler.wfile.write(payload)
             return
         if body.get("stream"):
-            self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")))
+            self._stream(handler, model, reply, bool((body.get("stream_options") or {}).get("include_usage")),
+                         bool(body.get("logprobs")))
             return
         n = int(body.get("n") or 1)
         payload = json.dumps(completion_body(model, reply, n, bool(body.get("logprobs")))).encode()
@@ -121,7 +124,8 @@ class FakeUpstream:
         handler.end_headers()
         handler.wfile.write(payload)
 
-    def _stream(self, handler: BaseHTTPRequestHandler, model: str, reply: Reply, include_usage: bool) -> None:
+    def _stream(self, handler: BaseHTTPRequestHandler, model: str, reply: Reply, include_usage: bool,
+                logprobs: bool = False) -> None:
         handler.send_response(200)
         handler.send_header("content-type", "text/event-stream")
         handler.end_headers()
@@ -131,9 +135,10 @@ class FakeUpstream:
         if reply.tool_calls:
             calls = [{"index": i, **call} for i, call in enumerate(reply.tool_calls)]
             events.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": calls}, "finish_reason": None}]})
-        else:
-            events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
-                       for p in pieces]
+        else:  # the answer's log-probabilities, when asked, ride on its first piece
+            events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None,
+                                             **(_logprobs(reply, logprobs) if i == 0 else {})}]}
+                       for i, p in enumerate(pieces)]
         events.append({**base, "choices": [{"index": 0, "delta": {},
                                             "finish_reason": "tool_calls" if reply.tool_calls else "stop"}]})
         if include_usage:

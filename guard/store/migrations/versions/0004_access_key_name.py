@@ -1,7 +1,7 @@
 """Requests and review items name the API key they came in with (server.keys): attribution, limits, scoping.
 
-Revision ID: 0002_access
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_access"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

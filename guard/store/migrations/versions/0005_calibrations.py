@@ -1,7 +1,7 @@
 """Support calibrations fitted on the product's labels (``guard calibrate``), and which one each answer used.
 
-Revision ID: 0002_calibrate
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002_calibrate"
-down_revision = "0001"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

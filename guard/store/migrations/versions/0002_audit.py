@@ -1,6 +1,6 @@
 """Review items can be audit samples: unflagged answers a person checks so the report can count what guard missed.
 
-Revision ID: 0002_report_audit
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-07
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_report_audit"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

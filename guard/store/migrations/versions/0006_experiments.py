@@ -1,7 +1,7 @@
 """Experiments: their definitions in the store, and each request's experiment, variant and user.
 
-Revision ID: 0002_experiments
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002_experiments"
-down_revision = "0001"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
