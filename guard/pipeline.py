@@ -332,7 +332,8 @@ class Guard:
     async def _verdict(self, state: RequestState, started: float, route: bool = True) -> GuardMetadata:
         """Confidence, tier and, when the tier asks for it, the review item (durable before this returns)."""
         confidence = self.confidence(state.signals)
-        tier = tier_for(confidence, self.config.tiers)
+        flagged = bool(state.unsupported) if "support" in state.signals else None
+        tier = tier_for(confidence, self.config.tiers, flagged)
         meta = GuardMetadata(
             request_id=state.request_id,
             model=state.served_model or state.model,
