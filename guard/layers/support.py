@@ -10,6 +10,7 @@ from guard.layers.verifying import VerifyingLayer
 from guard.metadata import UnsupportedClaim
 from guard.state import RequestState
 from guard.verify import contradictions, is_factual
+from guard.verify.thresholds import answer_threshold
 
 # The answer is faithful only if every claim is, so the signal leans to the weakest claim; a soft
 # minimum keeps one borderline score in a long answer from deciding alone. At 0.1, a claim at 0.1
@@ -41,7 +42,11 @@ class SupportLayer(VerifyingLayer):
             if findings:
                 reasons[claim.index] = "; ".join(f.reason for f in findings)
         state.signals["support"] = soft_min([c.support for c in factual])
-        threshold = self.threshold(state)
+        # The shipped operating point is chosen on whole answers (longer ones get a lower bar per claim); a pinned
+        # support.threshold or a product's calibration is a bar for each claim.
+        shipped = self.config.support.threshold is None and state.calibration is None
+        threshold = answer_threshold(self.threshold(state), len(factual),
+                                     self.verifier.length_exponent if shipped else 0.0)
         weak = sorted((c for c in factual if c.support < threshold), key=lambda c: c.support)
         state.unsupported = [UnsupportedClaim(text=c.text, score=round(c.support, 4), reason=reasons.get(c.index))
                              for c in weak]

@@ -36,6 +36,8 @@ class SupportVerifier(ABC):
     uses_question = False  # verifiers that read the user's question get it as ``_score(pairs, question)``
     # The decision threshold per risk level, chosen on held-out data; 0.5 for verifiers without a chosen one.
     thresholds: dict[str, float] = {}
+    # How much lower the bar is for each claim of a long answer (``thresholds.answer_threshold``); 0: the same for all.
+    length_exponent: float = 0.0
 
     def threshold(self, risk: str) -> float:
         return self.thresholds.get(risk, 0.5)

@@ -57,6 +57,7 @@ class CombinedVerifier(SupportVerifier):
         self.weights = {k: float(v) for k, v in params["weights"].items()}
         self.thresholds = read_thresholds(params)
         self.penalties: dict[str, float] | None = (params.get("specifics") or {}).get("penalties")
+        self.length_exponent = float(params.get("length_exponent", 0.0))
         cascade = params.get("cascade")
         self.band = tuple(cascade["band"]) if cascade else None
         self.model_from_trees = cascade["model_from_trees"] if cascade else None

@@ -128,12 +128,14 @@ def cap(probability: float, findings: Sequence[Finding]) -> float:
 def finding_group(finding: Finding) -> str:
     """What a finding is evidence of, in the groups whose weight ``guard.verify.operating_points`` fits:
     a name in no source (often a paraphrase or chit-chat), a value in no source, a value a source states
-    otherwise (nearly always wrong), a negation."""
+    otherwise (nearly always wrong), a negation, and apart from all of them an amount of money: a price or fee
+    the sources do not state is the hallucination a product can least afford, and too rare in the public
+    labelled sets to weigh, so it keeps the cap."""
     return group_of(finding.kind, missing=finding.sentence is None)
 
 
 def group_of(kind: str, missing: bool) -> str:
-    if kind in ("name", "negation"):
+    if kind in ("name", "negation", "money"):
         return kind
     return "value_missing" if missing else "value_contradicted"
 

@@ -42,11 +42,12 @@ from guard.verify.contradictions import CONTRADICTED_SUPPORT, group_of
 from guard.verify.export import write_support_calibration
 from guard.verify.fit import fit_platt
 from guard.verify.offline import params_path
-from guard.verify.thresholds import file_weights
+from guard.verify.thresholds import answer_threshold, file_weights
 
 FALSE_FLAG_CAP = {"low": 0.15, "medium": 0.30}
 CATCH_FLOOR = {"high": 0.85, "critical": 0.85}
 CASCADE_TOLERANCE = 0.01
+EXPONENTS = (0.0, 0.5, 1.0)
 MIN_GROUP_ROWS = 30  # single-claim answers a group of findings needs on ``select`` to be weighed
 RULES = {"low": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['low']}",
          "medium": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['medium']}",
@@ -138,14 +139,16 @@ class Scored:
     """One file's answers scored once: flags at any threshold and the answer-level support signal."""
 
     def __init__(self, answers: list[Answer], weights: dict[str, float], cascade: dict | None = None,
-                 penalties: dict[str, float] | None = None):
+                 penalties: dict[str, float] | None = None, exponent: float = 0.0):
         supports = [claim_support(a, weights, cascade, penalties) for a in answers]
         self.faithful = np.array([a.faithful for a in answers])
         self.lowest = np.array([s.min() if s.size else np.inf for s in supports])  # no claim: never flagged
+        self.claims = np.array([max(1, s.size) for s in supports])
         self.signal = np.array([soft_min(s.tolist()) if s.size else np.nan for s in supports])
+        self.exponent = exponent
 
     def flagged(self, threshold: float) -> np.ndarray:
-        return self.lowest < threshold
+        return self.lowest < answer_threshold(threshold, self.claims, self.exponent)
 
     def rates(self, threshold: float) -> tuple[float, float]:
         """(false-flag rate, catch rate); NaN where a file has no answer of that label."""
@@ -169,9 +172,20 @@ def choose(files: dict[str, Scored]) -> dict[str, float]:
     for risk, cap in FALSE_FLAG_CAP.items():
         chosen[risk] = float(max((t for t in GRID if worst_false_flag(t) <= cap), default=GRID[0]))
     for risk, floor in CATCH_FLOOR.items():
-        strict = min((t for t in GRID if worst_catch(t) >= floor), default=GRID[-1])
+        strict = min((t for t in GRID if worst_catch(t) >= floor), default=float(GRID[-1]))
         chosen[risk] = float(max(strict, chosen["medium"]))
     return chosen
+
+
+def choose_exponent(select: dict[str, list[Answer]], weights: dict[str, float],
+                    penalties: dict[str, float] | None) -> float:
+    """The length exponent (``thresholds.answer_threshold``) whose medium threshold catches most, files averaged."""
+    def mean_catch(exponent: float) -> float:
+        files = {f: Scored(rows, weights, None, penalties, exponent) for f, rows in select.items()}
+        medium = choose(files)["medium"]
+        return float(np.nanmean([s.rates(medium)[1] for s in files.values()]))
+
+    return max(EXPONENTS, key=mean_catch)
 
 
 def leave_one_file_out(select: dict[str, Scored], report: dict[str, Scored]) -> dict[str, dict[str, dict]]:
@@ -185,19 +199,19 @@ def leave_one_file_out(select: dict[str, Scored], report: dict[str, Scored]) -> 
 
 
 def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], threshold: float,
-                penalties: dict[str, float] | None = None) -> dict:
+                penalties: dict[str, float] | None = None, exponent: float = 0.0) -> dict:
     """The narrowest band of trees' scores that leaves at most ``CASCADE_TOLERANCE`` of answers' verdicts changed."""
     trees = np.concatenate([a.trees for rows in select.values() for a in rows])
     model = np.concatenate([a.model for rows in select.values() for a in rows])
     slope, intercept = np.polyfit(logit(trees), logit(model), 1)
     fit = {"intercept": float(intercept), "slope": float(max(slope, 0.0))}
-    full = {f: Scored(rows, weights, None, penalties).flagged(threshold) for f, rows in select.items()}
+    full = {f: Scored(rows, weights, None, penalties, exponent).flagged(threshold) for f, rows in select.items()}
     best = {"band": [0.0, 1.0], "model_from_trees": fit, "read_share": 1.0}
     for width in np.arange(0.05, 1.0, 0.05):
         for low in np.arange(0.0, 1.0 - width + 1e-9, 0.025):
             band = [round(float(low), 3), round(float(low + width), 3)]
             cascade = {"band": band, "model_from_trees": fit}
-            changed = max(float(np.mean(Scored(rows, weights, cascade, penalties).flagged(threshold) != full[f]))
+            changed = max(float(np.mean(Scored(rows, weights, cascade, penalties, exponent).flagged(threshold) != full[f]))
                           for f, rows in select.items())
             if changed <= CASCADE_TOLERANCE:
                 share = float(np.mean((trees >= band[0]) & (trees <= band[1])))
@@ -206,17 +220,6 @@ def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], thre
         if best["read_share"] < 1.0:
             return best
     return best
-
-
-def low_tier_share(files: dict[str, Scored], platt: dict[str, float], medium: float = 0.6) -> dict[str, float]:
-    """Share of each file's faithful answers whose calibrated confidence falls in the low tier (the default 0.6)."""
-    out = {}
-    for f, s in files.items():
-        good = s.faithful & ~np.isnan(s.signal)
-        if good.any():
-            confidence = sigmoid(platt["intercept"] + platt["slope"] * logit(s.signal[good]))
-            out[f] = round(float((confidence < medium).mean()), 3)
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -230,24 +233,24 @@ def main(argv: list[str] | None = None) -> None:
     answers = load(args.scores)
     rows = {half: by_file(a for a in answers if a.half == half) for half in ("select", "report")}
     penalties = fit_penalties(rows["select"], weights)
-    select = {f: Scored(r, weights, None, penalties) for f, r in rows["select"].items()}
-    report = {f: Scored(r, weights, None, penalties) for f, r in rows["report"].items()}
+    exponent = choose_exponent(rows["select"], weights, penalties)
+    select = {f: Scored(r, weights, None, penalties, exponent) for f, r in rows["select"].items()}
+    report = {f: Scored(r, weights, None, penalties, exponent) for f, r in rows["report"].items()}
     chosen = choose(select)
-    print(json.dumps({"penalties": penalties, "thresholds": chosen,
+    print(json.dumps({"penalties": penalties, "length_exponent": exponent, "thresholds": chosen,
                       "leave_one_file_out": leave_one_file_out(select, report)}, indent=1))
-    cascade = fit_cascade(rows["select"], weights, chosen["medium"], penalties)
+    cascade = fit_cascade(rows["select"], weights, chosen["medium"], penalties, exponent)
     signal = np.concatenate([s.signal for s in select.values()])
     labels = np.concatenate([s.faithful for s in select.values()])
     files = np.concatenate([[f] * len(s.signal) for f, s in select.items()])
     known = ~np.isnan(signal)
     platt = fit_platt(signal[known], labels[known], file_weights(files[known]))
-    print(json.dumps({"cascade": cascade, "calibration": platt,
-                      "faithful_in_low_tier": low_tier_share({**select, **{f"report {f}": s for f, s in report.items()}},
-                                                             platt)}, indent=1))
+    print(json.dumps({"cascade": cascade, "calibration": platt}, indent=1))
     if args.write:
         params["thresholds"] = {risk: {"threshold": t, "rule": RULES[risk], "level": "answer"}
                                 for risk, t in chosen.items()}
         params["specifics"] = {"penalties": penalties, "fitted_on": "single-claim answers of the select split"}
+        params["length_exponent"] = exponent
         params["cascade"] = cascade
         params["chosen_on"] = {"split": "select", "seed": 0, "answers": {f: len(r) for f, r in rows["select"].items()},
                                "command": COMMAND}

@@ -24,6 +24,16 @@ def read_thresholds(params: dict) -> dict[str, float]:
     return {risk: float(spec["threshold"]) for risk, spec in params.get("thresholds", {}).items()}
 
 
+def answer_threshold(threshold: float, claims: np.ndarray | int, exponent: float) -> np.ndarray | float:
+    """The per-claim threshold in an answer of ``claims`` factual claims: ``threshold * claims ** -exponent``.
+
+    Each claim is one more chance to flag a faithful answer by mistake, so the claims of a long answer are
+    held to a lower bar (exponent 0: every claim to the same one). The exponent is chosen with the thresholds
+    (``guard.verify.operating_points``).
+    """
+    return threshold * np.power(np.maximum(claims, 1), -exponent)
+
+
 def file_weights(files: np.ndarray) -> np.ndarray:
     """1/size of each row's file, so every file counts the same."""
     names, counts = np.unique(files, return_counts=True)

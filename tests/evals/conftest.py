@@ -17,11 +17,13 @@ import yaml
 
 from guard import Guard, GuardConfig
 from guard.layers.base import Skip
+from guard.metadata import UnsupportedClaim
 from guard.state import RequestState
 
 
 class ScriptedSupport:
-    """Support signal from a lookup table (response text -> score); unknown texts are skipped."""
+    """Support signal from a lookup table (response text -> score); unknown texts are skipped. As the real layer
+    does, an answer scored below 0.5 is listed as an unsupported claim."""
 
     name = "support"
     phase = "after_model"
@@ -34,7 +36,9 @@ class ScriptedSupport:
         self.calls += 1
         if state.answer not in self.scores:
             raise Skip("no scripted score")
-        state.signals["support"] = self.scores[state.answer]
+        state.signals["support"] = score = self.scores[state.answer]
+        if score < 0.5:
+            state.unsupported = [UnsupportedClaim(text=state.answer, score=score)]
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:

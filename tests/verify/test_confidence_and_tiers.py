@@ -68,3 +68,13 @@ def test_tier_boundaries(value, tier):
 
 def test_tier_thresholds_are_configurable():
     assert tier_for(0.7, TiersConfig(high=0.7, medium=0.5)) == "high"
+
+
+@pytest.mark.parametrize("confidence", [0.2, 0.7, 0.95])
+def test_an_answer_with_an_unsupported_claim_is_low_whatever_its_confidence(confidence):
+    assert tier_for(confidence, TiersConfig(), flagged=True) == "low"
+
+
+@pytest.mark.parametrize(("confidence", "tier"), [(None, "medium"), (0.2, "medium"), (0.7, "medium"), (0.95, "high")])
+def test_an_answer_that_passed_the_support_check_is_at_least_medium(confidence, tier):
+    assert tier_for(confidence, TiersConfig(), flagged=False) == tier

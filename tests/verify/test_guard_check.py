@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from guard.layers.support import SupportLayer
+from guard.config import load_config
 from guard.pipeline import Guard
 from guard.verify.base import SupportScores, SupportVerifier
 
@@ -34,11 +35,21 @@ async def test_a_wrong_number_lowers_confidence(guard):
     assert wrong.confidence < right.confidence and wrong.citations[0].score < right.citations[0].score
 
 
-async def test_an_unsupported_sentence_is_listed_and_lowers_the_tier(guard):
-    meta = await guard.acheck("Refunds are paid within 5 business days [1]. Refunds are paid in gold bars by "
-                              "courier [1].", SOURCES)
+GOLD_BARS = "Refunds are paid within 5 business days [1]. Refunds are paid in gold bars by courier [1]."
+
+
+async def test_at_high_risk_an_unsupported_sentence_is_listed_and_the_answer_is_low(offline_verifier):
+    meta = await Guard(load_config(telemetry={"enabled": False}, product={"risk": "high"})).acheck(GOLD_BARS, SOURCES)
     assert [u.text for u in meta.unsupported] == ["Refunds are paid in gold bars by courier."]
     assert meta.tier == "low"
+
+
+async def test_at_medium_risk_a_claim_the_verifier_is_unsure_of_lowers_confidence_without_a_flag(guard):
+    """Medium risk flags few right answers (its operating point), so a borderline claim lowers confidence only."""
+    supported = await guard.acheck("Refunds are paid within 5 business days [1].", SOURCES)
+    meta = await guard.acheck(GOLD_BARS, SOURCES)
+    assert meta.unsupported == [] and meta.tier == "medium"
+    assert meta.confidence < supported.confidence
 
 
 async def test_checking_without_sources_reports_why_nothing_was_verified(guard):
