@@ -35,12 +35,17 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path
 
 def config_template() -> str:
     """Every section and setting of ``GuardConfig``, with its default and its description."""
+    from pydantic import BaseModel
+
     from guard.config import RISK_DEFAULTS, GuardConfig, RiskLevel
 
     by_risk = set(RISK_DEFAULTS[RiskLevel.medium])
     lines = [HEADER]
     for section_name, section_field in GuardConfig.model_fields.items():
         section = section_field.default_factory()  # type: ignore[misc]
+        if not isinstance(section, BaseModel):  # a list or a mapping (experiments, prompts): empty by default
+            lines += [f"# {section_name}: {_yaml(section)}  # {section_field.description}", ""]
+            continue
         fields = [(name, field) for name, field in type(section).model_fields.items()
                   if (section_name, name) not in LEFT_OUT]
         active_section = any((section_name, name) in ACTIVE for name, _ in fields)

@@ -10,6 +10,7 @@ import json
 import operator
 import re
 from collections.abc import Callable
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -149,7 +150,8 @@ def load_suite(path: str | Path) -> Suite:
     base = file.resolve().parent
     suite = suite.model_copy(update={
         "dataset": (base / suite.dataset).resolve(),
-        "documents": (base / suite.documents).resolve() if suite.documents else None,
+        # not resolved: a suite may link its documents (the shipped examples_kb links to examples/kb in a checkout)
+        "documents": Path(os.path.normpath(base / suite.documents)) if suite.documents else None,
         "config": (base / suite.config).resolve() if suite.config else None,
     })
     if not suite.dataset.is_file():

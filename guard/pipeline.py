@@ -509,8 +509,8 @@ class Guard:
         Raises ``AlreadyDecided`` when someone else decided first; a held item's decision goes to the webhook.
         """
         if decision == "rejected" and not (reason or "").strip():
-            raise ValueError("a rejection needs a reason, e.g. decide(review_id, 'rejected', reviewer=..., "
-                             "reason='wrong price')")
+            raise InvalidRequest("a rejection needs a reason, e.g. decide(review_id, 'rejected', reviewer=..., "
+                             "reason='wrong price')", param="reason")
         item = record_decision(self.store, self.webhook, review_id, decision, reviewer=reviewer,
                                final_text=self._redact(final_text), reason=reason)
         self._refresh_review_depth()

@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 
 from guard.config import RISK_DEFAULTS, GuardConfig
 from guard.experiments import sequential
-from guard.report.figures import figures, is_answered, latency
+from guard.report.figures import figures
 from guard.report.health import targets
-from guard.store.models import FeedbackRecord, RequestRecord, ReviewItem
+from guard.report.query import ReportQueries, Slice
 
 if TYPE_CHECKING:
     from guard.store import Store
@@ -123,27 +123,27 @@ def spec_checks(config: GuardConfig) -> list[str]:
     return checks
 
 
-def model_evidence(requests: list[RequestRecord], feedback: list[FeedbackRecord], reviews: list[ReviewItem],
-                   config: GuardConfig) -> list[ModelEvidence]:
-    fb = {f.request_id: f for f in feedback}
-    rv = {i.request_id: i for i in reviews}
+def model_evidence(queries: ReportQueries, config: GuardConfig) -> list[ModelEvidence]:
+    """Each served model's figures, aggregated by the database."""
     goals = targets(config)
-    by_model: dict[str, list[RequestRecord]] = {}
-    for record in requests:
-        if is_answered(record):
-            by_model.setdefault(record.model_served or record.model_requested or "unknown", []).append(record)
+    by_model: dict[str, Slice] = {}
+    for (_, model), data in queries.read(split=queries.until).slices.items():
+        total = by_model.setdefault(model or "unknown", Slice())
+        total += data
+    variants = queries.variants_by_model()
     evidence = []
-    for model, records in sorted(by_model.items()):
-        figs = figures(records, fb, rv)
+    for model, data in sorted(by_model.items()):
+        if not data.sums["answered"]:
+            continue
+        figs = figures(data)
         accuracy = None
         if figs.accuracy is not None:
-            accuracy = sequential.proportion(round(figs.accuracy * figs.reviews_decided), figs.reviews_decided,
+            accuracy = sequential.proportion(round(figs.accuracy * figs.reviews_labelled), figs.reviews_labelled,
                                              tau=0.1)
         row = ModelEvidence(
-            model=model, requests=len(records),
-            variants=sorted({f"{r.experiment}/{r.variant}" for r in records if r.experiment}),
+            model=model, requests=figs.answered, variants=variants.get(model, []),
             accuracy=figs.accuracy, accuracy_ci95=accuracy.ci95 if accuracy else None,
-            reviewed=figs.reviews_decided, hallucination_rate=figs.hallucination_rate,
+            reviewed=figs.reviews_labelled, hallucination_rate=figs.hallucination_rate,
             latency_p95_ms=figs.latency_ms.p95, cost_per_answer_usd=figs.cost_per_answer_usd)
         _judge(row, goals["accuracy"].value if "accuracy" in goals else None, goals["latency_p95_ms"].value)
         evidence.append(row)
@@ -187,7 +187,7 @@ def recommend(models: list[ModelEvidence]) -> str:
     return verdict + " — " + " | ".join(lines)
 
 
-def capacity(requests: list[RequestRecord], config: GuardConfig) -> Capacity:
+def capacity(queries: ReportQueries, config: GuardConfig) -> Capacity:
     """Workers for the spec's load at the measured guard time per answer.
 
     guard's own time per answer (total minus the model's) is CPU on one core of a worker; the model's wait
@@ -195,13 +195,12 @@ def capacity(requests: list[RequestRecord], config: GuardConfig) -> Capacity:
     rate × latency).
     """
     spec = config.product
-    answered = [r for r in requests if is_answered(r) and r.latency_guard_ms is not None]
+    answered, guard_ms = queries.guard_time()
     if not answered:
         return Capacity(daily_requests_estimate=spec.daily_requests_estimate,
                         peak_concurrency_estimate=spec.peak_concurrency_estimate,
                         note="no answered request recorded yet: capacity needs guard's measured time per answer")
-    guard_ms = sum(r.latency_guard_ms for r in answered) / len(answered)  # type: ignore[misc]
-    p50 = latency(r.latency_total_ms for r in answered).p50
+    p50 = figures(queries.whole()).latency_ms.p50
     p50_s = (p50 or 0.0) / 1000
     per_worker = UTILISATION * 1000 / guard_ms if guard_ms > 0 else math.inf  # answers per second per worker
     daily = peak = None
@@ -210,7 +209,7 @@ def capacity(requests: list[RequestRecord], config: GuardConfig) -> Capacity:
     if spec.peak_concurrency_estimate is not None and p50_s > 0:
         peak = max(1, math.ceil(spec.peak_concurrency_estimate / p50_s / per_worker))
     needed = max((w for w in (daily, peak) if w is not None), default=None)
-    note = (f"guard takes {guard_ms:.1f} ms of CPU per answer (mean over {len(answered)} answers), so one worker "
+    note = (f"guard takes {guard_ms:.1f} ms of CPU per answer (mean over {answered} answers), so one worker "
             f"serves about {per_worker:.0f} answers/s at {UTILISATION:.0%} busy")
     if peak is not None:
         note += (f"; {spec.peak_concurrency_estimate} requests in flight at a p50 of {p50_s:.2f} s is "
@@ -223,11 +222,10 @@ def capacity(requests: list[RequestRecord], config: GuardConfig) -> Capacity:
                     workers_for_peak=peak, workers=needed, note=note)
 
 
-def spec_report(config: GuardConfig, requests: list[RequestRecord], feedback: list[FeedbackRecord],
-                reviews: list[ReviewItem]) -> SpecReport:
-    """The spec explained and checked against the records (pure: no store, no clock)."""
+def spec_report(config: GuardConfig, queries: ReportQueries) -> SpecReport:
+    """The spec explained and checked against the records ``queries`` reads."""
     goals = targets(config)
-    models = model_evidence(requests, feedback, reviews, config)
+    models = model_evidence(queries, config)
     return SpecReport(
         product=config.product.name, risk=config.product.risk.value,
         risk_meaning=RISK_MEANING[config.product.risk.value], settings=risk_settings(config),
@@ -235,10 +233,10 @@ def spec_report(config: GuardConfig, requests: list[RequestRecord], feedback: li
         targets={"accuracy": goals["accuracy"].value if "accuracy" in goals else None,
                  "latency_p95_ms": goals["latency_p95_ms"].value,
                  "cost_per_answer_usd": goals["cost_per_answer_usd"].value if "cost_per_answer_usd" in goals else None},
-        models=models, recommendation=recommend(models), capacity=capacity(requests, config))
+        models=models, recommendation=recommend(models), capacity=capacity(queries, config))
 
 
 def build_spec_report(store: Store, config: GuardConfig, *, since: datetime, until: datetime) -> SpecReport:
-    """The spec report over the records of ``[since, until)`` (blocking)."""
-    return spec_report(config, store.requests_between(since, until), store.feedback_between(since, until),
-                       store.reviews_between(since, until))
+    """The spec report over the records of ``[since, until)``, aggregated by the database (blocking)."""
+    with store.reading() as conn:
+        return spec_report(config, ReportQueries(conn, since, until))

@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import and_
+from sqlalchemy.engine import Connection
 
 from guard.config import ExperimentConfig, parse_margin
 from guard.experiments import sequential as seq
 from guard.experiments.definitions import Experiment, get_experiment
-from guard.report.figures import figures, is_answered, record_cost
-from guard.store.models import FeedbackRecord, RequestRecord, ReviewItem
+from guard.report.query import ReportQueries
+from guard.store.schema import requests
 
 if TYPE_CHECKING:
     from guard.store import Store
@@ -74,32 +76,30 @@ class ExperimentReport(BaseModel):
 
 
 class _Arm:
-    """One variant's records and what the metrics are computed from."""
+    """One variant's aggregates, read by the database, and what the metrics are computed from."""
 
-    def __init__(self, records: list[RequestRecord], feedback: dict[str, FeedbackRecord],
-                 reviews: dict[str, ReviewItem]):
-        self.records = records
-        figs = figures(records, feedback, reviews)
-        answered = [r for r in records if is_answered(r)]
+    def __init__(self, queries: ReportQueries):
+        data = queries.whole()
+        s = data.sums
+        self.requests, self.users = s["requests"], queries.users()
         self.counts = {
-            "edit_rate": _count(figs.edit_rate, figs.drafts_with_outcome),
-            "thumbs_up_ratio": _count(figs.thumbs_up_ratio, figs.ratings),
-            "hallucination_rate": _count(figs.hallucination_rate, figs.support_checked),
-            "review_rate": (sum(r.review_id is not None for r in answered), len(answered)),
+            "edit_rate": (s["edited"], s["drafts_with_outcome"]),
+            "thumbs_up_ratio": (s["thumbs_up"], s["ratings"]),
+            "hallucination_rate": (s["flagged"], s["support_checked"]),  # flagged, of answers the support check ran on
+            "review_rate": (s["reviewed"], s["answered"]),
         }
-        self.latencies = [r.latency_total_ms for r in records if r.latency_total_ms is not None]
-        self.costs = [record_cost(r) for r in answered if r.cost_usd is not None]
+        # to bucket precision (three significant digits): the order statistics the interval needs
+        self.latencies = [value for value, n in sorted(data.latency.items()) for _ in range(n)]
+        self.costs = queries.answer_costs()
 
 
-def experiment_report(experiment: Experiment, requests: list[RequestRecord], feedback: list[FeedbackRecord],
-                      reviews: list[ReviewItem], *, since: datetime, until: datetime) -> ExperimentReport:
-    """The report of ``experiment`` over the requests it served in ``[since, until)`` (pure: no store, no clock)."""
+def experiment_report(experiment: Experiment, conn: Connection, *, since: datetime, until: datetime) -> ExperimentReport:
+    """The report of ``experiment`` over the requests it served in ``[since, until)``."""
     definition = experiment.definition
     end = min(until, experiment.ended_at) if experiment.ended_at else until  # after the end everyone gets the winner
-    mine = [r for r in requests if r.experiment == definition.name and since <= r.created_at < end]
-    fb = {f.request_id: f for f in feedback}
-    rv = {i.request_id: i for i in reviews}
-    arms = {v.name: _Arm([r for r in mine if r.variant == v.name], fb, rv) for v in definition.variants}
+    arms = {v.name: _Arm(ReportQueries(conn, since, end, where=and_(requests.c.experiment == definition.name,
+                                                                      requests.c.variant == v.name)))
+            for v in definition.variants}
     control_name = definition.control or definition.variants[0].name
     control = arms[control_name]
     scales = {"cost_per_answer_usd": RELATIVE_TAU * (abs(fmean(control.costs)) if control.costs else 0.0),
@@ -107,7 +107,7 @@ def experiment_report(experiment: Experiment, requests: list[RequestRecord], fee
               "latency_p95_ms": RELATIVE_TAU * (report_value(control, "latency_p95_ms", {}) or 0.0)}
     variants: dict[str, VariantReport] = {}
     for name, arm in arms.items():
-        report = VariantReport(name=name, requests=len(arm.records), users=len({r.user for r in arm.records if r.user}),
+        report = VariantReport(name=name, requests=arm.requests, users=arm.users,
                                metrics={m: _dump(_estimate(arm, m, scales)) for m in METRICS},
                                outcome="control")
         if name != control_name:
@@ -124,10 +124,10 @@ def experiment_report(experiment: Experiment, requests: list[RequestRecord], fee
 
 
 def build_experiment_report(store: Store, name: str, *, since: datetime, until: datetime) -> ExperimentReport:
-    """The report read from the store (blocking: async callers use a thread)."""
+    """The report read from the store, aggregated by the database (blocking: async callers use a thread)."""
     experiment = get_experiment(store, name)
-    return experiment_report(experiment, store.requests_between(since, until), store.feedback_between(since, until),
-                             store.reviews_between(since, until), since=since, until=until)
+    with store.reading() as conn:
+        return experiment_report(experiment, conn, since=since, until=until)
 
 
 def report_value(arm: _Arm, metric: str, scales: dict[str, float]) -> float | None:
@@ -251,7 +251,7 @@ def _more_requests(definition: ExperimentConfig, variants: dict[str, VariantRepo
         var = _variance_for(width, metric, scales)
         factor = seq.scale_to_settle(var, diff.value, _tau(metric, scales))
         if factor is not None:
-            base = len(control.records) + len(arms[v.name].records)
+            base = control.requests + arms[v.name].requests
             needed.append(max(1, math.ceil(base * (factor - 1))))
     return min(needed) if needed else None
 

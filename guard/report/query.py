@@ -64,6 +64,7 @@ SUMS: dict[str, ColumnElement[Any]] = {
     "used": _count(and_(answered, case((f.final_text.isnot(None), func.trim(f.final_text) != ""),
                                        else_=func.coalesce(v.status.in_(("approved", "edited")), false())))),
     "deflected": _count(and_(answered, r.delivered == true(), r.review_id.is_(None))),
+    "reviewed": _count(and_(answered, r.review_id.isnot(None))),
     "resolution_known": _count(f.resolved.isnot(None)),
     "resolved": _count(f.resolved == true()),
     "priced": _count(priced),
@@ -169,9 +170,11 @@ class ReportQueries:
     sums of the same groups. Review labels come from the decided review items.
     """
 
-    def __init__(self, conn: Connection, since: datetime, until: datetime):
-        self.conn, self.dialect = conn, conn.dialect.name
-        self.window = and_(r.created_at >= since, r.created_at < until)
+    def __init__(self, conn: Connection, since: datetime, until: datetime,
+                 where: ColumnElement[bool] | None = None):
+        """``where``: a further condition on the requests (an experiment's variant, say)."""
+        self.conn, self.dialect, self.until = conn, conn.dialect.name, until
+        self.window = and_(r.created_at >= since, r.created_at < until, *(() if where is None else (where,)))
         self.joined = (requests.outerjoin(feedback, f.request_id == r.request_id)
                        .outerjoin(reviews, v.request_id == r.request_id))
 
@@ -209,6 +212,35 @@ class ReportQueries:
         self._labels(slices)
         return Aggregates(slices=slices, days=days, baseline=windows[0], recent=windows[1],
                           calibrations=self._calibrations())
+
+    def whole(self) -> Slice:
+        """Every request of the window (and condition) as one slice."""
+        return merged(self.read(split=self.until).slices.values())
+
+    def answer_costs(self) -> list[float]:
+        """What each priced answer cost (answer, samples, verification): for intervals that need the values."""
+        query = select(record_cost).where(self.window, answered, r.cost_usd.isnot(None))
+        return [float(c) for (c,) in self.conn.execute(query)]
+
+    def guard_time(self) -> tuple[int, float]:
+        """Answers with a measured guard time, and its mean in ms: guard's own CPU per answer."""
+        query = select(func.count(), func.avg(r.latency_guard_ms)).where(self.window, answered,
+                                                                         r.latency_guard_ms.isnot(None))
+        n, mean = self.conn.execute(query).one()
+        return int(n or 0), float(mean or 0.0)
+
+    def variants_by_model(self) -> dict[str, list[str]]:
+        """"experiment/variant" names each served model answered for."""
+        query = (select(r.model_served, r.experiment, r.variant).where(self.window, r.experiment.isnot(None))
+                 .distinct())
+        out: dict[str, list[str]] = {}
+        for model, experiment, variant in self.conn.execute(query):
+            out.setdefault(model or "unknown", []).append(f"{experiment}/{variant}")
+        return {model: sorted(names) for model, names in out.items()}
+
+    def users(self) -> int:
+        """Distinct users the app named."""
+        return int(self.conn.execute(select(func.count(func.distinct(r.user))).where(self.window)).scalar() or 0)
 
     def _calibrations(self) -> dict[str, int]:
         """Answers with a tier per support calibration in force (``shipped`` when none was activated)."""

@@ -190,6 +190,13 @@ class Store:
         with self._tx() as conn:
             return {tier: n for tier, n in conn.execute(query)}
 
+    def reviews_between(self, since: datetime, until: datetime) -> list[ReviewItem]:
+        """Items created in ``[since, until)``, oldest first: labels for ``guard calibrate`` and eval export."""
+        query = (select(reviews).where(reviews.c.created_at >= since, reviews.c.created_at < until)
+                 .order_by(reviews.c.created_at))
+        with self._tx() as conn:
+            return [ReviewItem.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
     def review_events(self, review_id: str) -> list[dict[str, Any]]:
         """Every transition of one item, oldest first: who moved it, when, why."""
         query = select(review_events).where(review_events.c.review_id == review_id).order_by(review_events.c.id)

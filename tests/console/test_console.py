@@ -176,6 +176,7 @@ def test_a_keypress_alone_never_delivers_a_held_answer(page, proxy):
         asked.append(dialog.message)
         dialog.dismiss()
 
+    page.wait_for_load_state("load")  # the shortcuts are bound once the page's script has run
     page.once("dialog", decline)
     page.keyboard.press("a")
 

@@ -135,9 +135,10 @@ def test_a_misspelt_key_in_the_file_suggests_the_nearest_valid_one(tmp_path):
 
 
 def test_api_keys_given_as_a_json_list_are_two_keys(monkeypatch):
-    monkeypatch.setenv("GUARD_SERVER__API_KEYS", '["k1", "k2"]')
+    first, second = "k1-" + "a" * 20, "k2-" + "b" * 20
+    monkeypatch.setenv("GUARD_SERVER__API_KEYS", f'["{first}", "{second}"]')
 
-    assert load_config().server.api_keys == [key_digest("k1"), key_digest("k2")]
+    assert load_config().server.api_keys == [key_digest(first), key_digest(second)]
 
 
 def test_api_keys_that_look_like_a_broken_json_list_are_refused(monkeypatch):

@@ -28,6 +28,9 @@ AFTER_TOOL = ASKED + [{"role": "assistant", "content": None, "tool_calls": [CALL
                       {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(ORDER)}]
 UNSURE = [("Maybe", -3.0), (" it", -2.5), (" is", -3.5), (" fine", -4.0), (".", -1.0)]
 VERIFYING = {"grounding": {"enabled": True}, "support": {"enabled": True}}
+# High risk's operating point catches a number the tool's result states otherwise; medium's flags fewer right answers
+# and lets this one pass (README, "Measured").
+CATCHING = {**VERIFYING, "product": {"risk": "high"}, "review": {"policy": "flag"}}
 
 
 class Answer(pydantic.BaseModel):
@@ -63,7 +66,7 @@ def test_a_streamed_reply_that_only_calls_tools_is_unverified(proxy, upstream):
 
 
 def test_a_forced_output_tool_is_verified_as_the_answer_it_is(start_proxy, upstream):
-    proxy = start_proxy(**VERIFYING)
+    proxy = start_proxy(**CATCHING)
     claim = "Order LL-1234 was delivered 40 days ago."
     final = {"id": "call_2", "type": "function", "function": {"name": "Answer", "arguments": json.dumps({"answer": claim})}}
     upstream.script["fake-model"] = [Reply(tool_calls=[final])]
@@ -91,7 +94,7 @@ def test_an_answer_that_restates_its_tools_result_is_supported(start_proxy, upst
 
 
 def test_an_answer_its_tools_result_refutes_is_flagged(start_proxy, upstream):
-    proxy = start_proxy(**VERIFYING, review={"enabled": True, "tiers": ["low"], "policy": "flag"})
+    proxy = start_proxy(**{**CATCHING, "review": {"enabled": True, "tiers": ["low"], "policy": "flag"}})
     upstream.script["fake-model"] = [Reply(text="Order LL-1234 was delivered 40 days ago.")]
 
     verdict = _guard(proxy.client().chat.completions.create(model=MODEL, messages=AFTER_TOOL, tools=TOOLS))
@@ -230,7 +233,7 @@ def test_model_echoes_the_name_the_client_sent(proxy):
 
 
 def test_a_json_answer_to_a_schema_is_checked_field_by_field(start_proxy, upstream):
-    proxy = start_proxy(**VERIFYING)
+    proxy = start_proxy(**CATCHING)
     upstream.script["fake-model"] = [Reply(text=json.dumps({"answer": "Order LL-1234 was delivered 40 days ago."}))]
 
     completion = proxy.client().chat.completions.parse(model=MODEL, messages=AFTER_TOOL, response_format=Answer)
@@ -251,7 +254,7 @@ def test_a_legacy_function_result_is_a_source_too(start_proxy, upstream):
 
 
 def test_a_required_call_of_the_only_tool_offered_is_a_forced_output_tool(start_proxy, upstream):
-    proxy = start_proxy(**VERIFYING)
+    proxy = start_proxy(**CATCHING)
     final = {"id": "call_2", "type": "function",
              "function": {"name": "final_result", "arguments": json.dumps({"answer": "It was delivered 40 days ago."})}}
     upstream.script["fake-model"] = [Reply(tool_calls=[final])]

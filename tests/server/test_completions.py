@@ -115,9 +115,9 @@ def test_a_server_without_a_knowledge_base_is_ready_and_its_answers_say_groundin
     reply = proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
 
     assert ready.status_code == 200
-    assert ready.json()["checks"]["knowledge_base"] == f"none at {tmp_path / 'nowhere'}: answers are not grounded"
+    assert ready.json()["checks"]["knowledge_base"] == "none at knowledge_base.path: answers are not grounded"
     grounding = reply.model_extra["guard"]["layers"]["grounding"]
-    assert grounding["status"] == "skipped" and grounding["reason"] == f"no knowledge base at {tmp_path / 'nowhere'}"
+    assert grounding["status"] == "skipped" and grounding["reason"] == "no knowledge base at knowledge_base.path (missing or empty)"
 
 
 def test_an_allowed_override_holds_the_answer_for_this_request_only(start_proxy, upstream):

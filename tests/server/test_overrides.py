@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from guard.adapters.server.overrides import derive_config
+from guard.adapters.server.overrides import derive_request_config
 from guard.adapters.server.schemas import GuardOverrides
 from tests.server.conftest import MODEL, server_config
 from tests.support.fake_upstream import Reply
@@ -51,7 +51,7 @@ def test_a_lower_risk_keeps_what_the_served_risk_level_turned_on():
     served = server_config(product={"risk": "high"}, citations={"enabled": True})
     assert served.streaming.mode == "buffer" and served.review.policy == "block"
 
-    variant = derive_config(served, GuardOverrides(risk="low"))
+    variant = derive_request_config(served, GuardOverrides(risk="low"))
 
     assert variant.product.risk == "low"
     assert (variant.review.policy, variant.streaming.mode) == ("block", "buffer")
@@ -61,7 +61,7 @@ def test_a_lower_risk_keeps_what_the_served_risk_level_turned_on():
 def test_a_buffered_stream_stays_buffered_under_a_lower_risk():
     served = server_config(product={"risk": "high"}, review={"policy": "flag"})
 
-    variant = derive_config(served, GuardOverrides(risk="low"))
+    variant = derive_request_config(served, GuardOverrides(risk="low"))
 
     assert served.streaming.mode == "buffer" and variant.streaming.mode == "buffer"
 
@@ -69,7 +69,7 @@ def test_a_buffered_stream_stays_buffered_under_a_lower_risk():
 def test_a_higher_risk_rederives_only_what_the_operator_left_to_the_risk_level():
     served = server_config(review={"policy": "flag"})  # medium risk; consistency set off explicitly, policy flag
 
-    variant = derive_config(served, GuardOverrides(risk="high"))
+    variant = derive_request_config(served, GuardOverrides(risk="high"))
 
     assert variant.citations.required is True and variant.streaming.mode == "buffer"  # left to the risk level
     assert variant.consistency.enabled is False and variant.review.policy == "flag"  # the operator's own choice
@@ -78,6 +78,6 @@ def test_a_higher_risk_rederives_only_what_the_operator_left_to_the_risk_level()
 def test_a_higher_risk_tightens_a_server_that_left_everything_to_the_risk_level():
     served = server_config(consistency={"enabled": None})
 
-    variant = derive_config(served, GuardOverrides(risk="critical"))
+    variant = derive_request_config(served, GuardOverrides(risk="critical"))
 
     assert variant.consistency.enabled is True and variant.review.policy == "block"

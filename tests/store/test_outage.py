@@ -48,7 +48,8 @@ async def test_postgresql_restarted_under_load_loses_nothing_and_answers_keep_fl
                                  "webhook_secret": SECRET, "webhook_max_attempts": 20})
     guard = Guard(config, layers=[], confidence=lambda signals: level["confidence"])
     decided_before = await guard.acomplete(QUESTION)
-    pending_through = await guard.acomplete(QUESTION)
+    # another conversation: the same one sent again would join the first's item (review.repeat_window_s)
+    pending_through = await guard.acomplete([{"role": "user", "content": "And the warranty on the stand?"}])
     await guard.adecide(decided_before.guard.review.id, "approved", reviewer="ana")  # acknowledged, not yet told
     level["confidence"] = 0.9  # answers now go straight to the user: the load
     answered: list[str] = []
