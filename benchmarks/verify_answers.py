@@ -83,8 +83,6 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high")) 
     from guard.verify.operating_points import Scored, by_file, load
 
     params = _json.loads(params_path("combined.json").read_text())
-    weights = {k: float(v) for k, v in params["weights"].items()}
-    cascade = params.get("cascade")
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
 
     def cell(point: float | Undefined, interval) -> str:  # noqa: ANN001 - Interval | Undefined | None
@@ -98,7 +96,7 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high")) 
                                                    for name in ("false flags", "catch", "bal. acc.")]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for file, answers in by_file(a for a in load(scores) if a.half == half).items():
-        scored = Scored(answers, weights, cascade)
+        scored = Scored.shipped(answers, params)
         bad = ~scored.faithful
 
         def stats(idx: np.ndarray) -> dict:

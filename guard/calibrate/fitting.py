@@ -4,9 +4,9 @@ What is fitted, on the answers' support scores (``guard.calibrate.scoring``):
 
 - the confidence map: Platt scaling of the support signal (``guard.verify.fit.fit_platt``), which replaces
   the support slope and the intercept of ``guard.confidence``;
-- the operating point per risk level: the threshold on the weakest claim's score, by the rules of
-  ``guard.verify.thresholds`` (best balanced accuracy at low and medium risk; at high and critical the
-  lowest threshold that still flags nine in ten hallucinated answers).
+- the operating point per risk level: the threshold on the weakest claim's score, by the rules the shipped
+  points follow (``guard.verify.thresholds``: at medium the highest that flags at most 30 % of the faithful
+  answers, at low 15 %; at high and critical the lowest that flags at least 85 % of the hallucinated ones).
 
 Before and after are measured on the same labels by stratified k-fold cross-validation: every answer's
 "after" decision comes from a calibration fitted on the other folds, "before" is what the configuration

@@ -42,17 +42,11 @@ from guard.verify.contradictions import CONTRADICTED_SUPPORT, group_of
 from guard.verify.export import write_support_calibration
 from guard.verify.fit import fit_platt
 from guard.verify.offline import params_path
-from guard.verify.thresholds import answer_threshold, file_weights
+from guard.verify.thresholds import RULES, answer_threshold, by_rules, file_rates, file_weights
 
-FALSE_FLAG_CAP = {"low": 0.15, "medium": 0.30}
-CATCH_FLOOR = {"high": 0.85, "critical": 0.85}
 CASCADE_TOLERANCE = 0.01
 EXPONENTS = (0.0, 0.5, 1.0)
 MIN_GROUP_ROWS = 30  # single-claim answers a group of findings needs on ``select`` to be weighed
-RULES = {"low": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['low']}",
-         "medium": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['medium']}",
-         "high": f"worst file's catch rate >= {CATCH_FLOOR['high']}",
-         "critical": f"worst file's catch rate >= {CATCH_FLOOR['critical']}"}
 COMMAND = "python -m guard.verify.operating_points --scores answers.jsonl --write"
 GRID = np.round(np.concatenate([np.arange(0.005, 0.05, 0.005), np.arange(0.05, 0.951, 0.01)]), 4)
 
@@ -147,34 +141,24 @@ class Scored:
         self.signal = np.array([soft_min(s.tolist()) if s.size else np.nan for s in supports])
         self.exponent = exponent
 
+    @classmethod
+    def shipped(cls, answers: list[Answer], params: dict) -> Scored:
+        """Scored as the shipped ``combined.json`` scores: its blend, cascade, penalties and length exponent."""
+        weights = {k: float(v) for k, v in params["weights"].items()}
+        return cls(answers, weights, params.get("cascade"), (params.get("specifics") or {}).get("penalties"),
+                   float(params.get("length_exponent", 0.0)))
+
     def flagged(self, threshold: float) -> np.ndarray:
         return self.lowest < answer_threshold(threshold, self.claims, self.exponent)
 
     def rates(self, threshold: float) -> tuple[float, float]:
         """(false-flag rate, catch rate); NaN where a file has no answer of that label."""
-        flagged = self.flagged(threshold)
-        good, bad = self.faithful, ~self.faithful
-        return (float(flagged[good].mean()) if good.any() else np.nan,
-                float(flagged[bad].mean()) if bad.any() else np.nan)
+        return file_rates(self.flagged(threshold), self.faithful)
 
 
 def choose(files: dict[str, Scored]) -> dict[str, float]:
-    """The threshold per risk level by the module's rules, on the given files."""
-    rates = {t: [s.rates(t) for s in files.values()] for t in GRID}
-
-    def worst_false_flag(t: float) -> float:
-        return max((ff for ff, _ in rates[t] if not np.isnan(ff)), default=0.0)
-
-    def worst_catch(t: float) -> float:
-        return min((c for _, c in rates[t] if not np.isnan(c)), default=1.0)
-
-    chosen = {}
-    for risk, cap in FALSE_FLAG_CAP.items():
-        chosen[risk] = float(max((t for t in GRID if worst_false_flag(t) <= cap), default=GRID[0]))
-    for risk, floor in CATCH_FLOOR.items():
-        strict = min((t for t in GRID if worst_catch(t) >= floor), default=float(GRID[-1]))
-        chosen[risk] = float(max(strict, chosen["medium"]))
-    return chosen
+    """The threshold per risk level by the shared rules (``guard.verify.thresholds``), on the given files."""
+    return by_rules(GRID.tolist(), lambda t: [s.rates(t) for s in files.values()])
 
 
 def choose_exponent(select: dict[str, list[Answer]], weights: dict[str, float],

@@ -1,22 +1,24 @@
 """Choosing the operating point that turns a support score into "unsupported", per risk level.
 
-Chosen on held-out development data, each file weighing the same (a large file must not pick the
-threshold for all): at low and medium risk the threshold of the best balanced accuracy; at high
-and critical risk the lowest threshold that still flags at least 90 % of unsupported answers, so a
-person sees nearly every bad one at the price of more false alarms.
+Chosen on held-out development data (or a product's own labels), by the worst file, so that what holds on
+the data holds on each kind of text it covers: at low and medium risk the highest threshold at which no
+file has more faithful answers flagged than the cap (30 % at medium: the review queue must not become the
+traffic), at high and critical the lowest at which every file still has 85 % of its hallucinated answers
+flagged (never below medium's), so a person sees nearly every bad one at the price of more false alarms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
-HIGH_RISK_RECALL = 0.9
-RULES = {
-    "low": "max balanced accuracy",
-    "medium": "max balanced accuracy",
-    "high": f"recall of unsupported >= {HIGH_RISK_RECALL}",
-    "critical": f"recall of unsupported >= {HIGH_RISK_RECALL}",
-}
+FALSE_FLAG_CAP = {"low": 0.15, "medium": 0.30}
+CATCH_FLOOR = {"high": 0.85, "critical": 0.85}
+RULES = {"low": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['low']}",
+         "medium": f"worst file's false-flag rate <= {FALSE_FLAG_CAP['medium']}",
+         "high": f"worst file's catch rate >= {CATCH_FLOOR['high']}",
+         "critical": f"worst file's catch rate >= {CATCH_FLOOR['critical']}"}
 
 
 def read_thresholds(params: dict) -> dict[str, float]:
@@ -41,12 +43,23 @@ def file_weights(files: np.ndarray) -> np.ndarray:
     return np.array([1.0 / size[f] for f in files.tolist()])
 
 
-def _rates(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(recall of unsupported, recall of supported) when ``score < threshold`` means unsupported."""
-    flagged = scores < threshold
-    bad, good = ~faithful, faithful
-    return (float(weights[bad & flagged].sum() / weights[bad].sum()),
-            float(weights[good & ~flagged].sum() / weights[good].sum()))
+def by_rules(grid: Sequence[float], rates: Callable[[float], list[tuple[float, float]]]) -> dict[str, float]:
+    """The threshold per risk level by the module's rules; ``rates(t)`` gives each file's (false-flag rate,
+    catch rate) at ``t`` (NaN where a file has no answer of that label)."""
+    at = {t: rates(t) for t in grid}
+
+    def worst_false_flag(t: float) -> float:
+        return max((ff for ff, _ in at[t] if not np.isnan(ff)), default=0.0)
+
+    def worst_catch(t: float) -> float:
+        return min((c for _, c in at[t] if not np.isnan(c)), default=1.0)
+
+    chosen = {risk: float(max((t for t in grid if worst_false_flag(t) <= cap), default=grid[0]))
+              for risk, cap in FALSE_FLAG_CAP.items()}
+    for risk, floor in CATCH_FLOOR.items():
+        strict = min((t for t in grid if worst_catch(t) >= floor), default=float(grid[-1]))
+        chosen[risk] = float(max(strict, chosen["medium"]))
+    return chosen
 
 
 def candidates(scores: np.ndarray) -> np.ndarray:
@@ -55,31 +68,28 @@ def candidates(scores: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], (distinct[1:] + distinct[:-1]) / 2, [1.0]]) if distinct.size > 1 else distinct
 
 
-def best_balanced_accuracy(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray) -> float:
-    options = candidates(scores)
-    accuracy = [sum(_rates(scores, faithful, weights, t)) / 2 for t in options]
-    return float(options[int(np.argmax(accuracy))])
-
-
-def lowest_with_recall(scores: np.ndarray, faithful: np.ndarray, weights: np.ndarray, recall: float) -> float:
-    for t in candidates(scores):
-        if _rates(scores, faithful, weights, t)[0] >= recall:
-            return float(t)
-    return 1.0
+def file_rates(flagged: np.ndarray, faithful: np.ndarray) -> tuple[float, float]:
+    """(false-flag rate, catch rate); NaN where there is no answer of that label."""
+    good, bad = faithful, ~faithful
+    return (float(flagged[good].mean()) if good.any() else np.nan,
+            float(flagged[bad].mean()) if bad.any() else np.nan)
 
 
 def choose(scores: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[str, dict]:
-    """``{risk: {threshold, rule, recall_unsupported, recall_supported}}`` on the given held-out rows."""
-    scores, faithful = np.asarray(scores, dtype=float), np.asarray(faithful, dtype=bool)
-    weights = file_weights(np.asarray(files))
-    balanced = best_balanced_accuracy(scores, faithful, weights)
-    strict = lowest_with_recall(scores, faithful, weights, HIGH_RISK_RECALL)
-    chosen = {"low": balanced, "medium": balanced, "high": max(strict, balanced), "critical": max(strict, balanced)}
+    """``{risk: {threshold, rule, false_flag_rate, catch_rate}}`` on the given held-out rows (``score <
+    threshold`` is flagged), the rates those of the worst file."""
+    scores, faithful, files = np.asarray(scores, dtype=float), np.asarray(faithful, dtype=bool), np.asarray(files)
+    groups = [files == f for f in np.unique(files)]
+
+    def rates(t: float) -> list[tuple[float, float]]:
+        return [file_rates(scores[g] < t, faithful[g]) for g in groups]
+
     result = {}
-    for risk, threshold in chosen.items():
-        bad, good = _rates(scores, faithful, weights, threshold)
+    for risk, threshold in by_rules(candidates(scores).tolist(), rates).items():
+        per_file = rates(threshold)
         result[risk] = {"threshold": round(threshold, 4), "rule": RULES[risk],
-                        "recall_unsupported": round(bad, 4), "recall_supported": round(good, 4)}
+                        "false_flag_rate": round(max((ff for ff, _ in per_file if not np.isnan(ff)), default=0.0), 4),
+                        "catch_rate": round(min((c for _, c in per_file if not np.isnan(c)), default=1.0), 4)}
     return result
 
 

@@ -16,7 +16,7 @@ class ScriptedVerifier(SupportVerifier):
     """
 
     name = "combined"
-    thresholds = {"low": 0.5, "medium": 0.5, "high": 0.5, "critical": 0.5}
+    thresholds = {"low": 0.6, "medium": 0.6, "high": 0.6, "critical": 0.6}
 
     async def _score(self, pairs: list[tuple[str, list[str]]]) -> SupportScores:
         return SupportScores([_number(claim) for claim, _ in pairs])
@@ -38,7 +38,7 @@ def code(score: int) -> str:
 
 
 def labelled(faithful: int = 60, hallucinated: int = 60) -> list[LabelledAnswer]:
-    """Faithful answers score 0.35-0.85, hallucinated 0.05-0.40: the shipped 0.5 flags a third of the faithful ones."""
+    """Faithful answers score 0.35-0.85, hallucinated 0.05-0.40: the shipped 0.6 flags half of the faithful ones."""
     return ([answer(35 + (i * 7) % 51, True) for i in range(faithful)]
             + [answer(5 + (i * 11) % 36, False) for i in range(hallucinated)])
 

@@ -22,11 +22,11 @@ from guard.store import RequestRecord, ReviewItem, open_store, utcnow
 from tests.calibrate.conftest import labelled
 
 
-def test_the_calibration_flags_fewer_faithful_answers_out_of_sample(config, scripted):
+def test_the_calibration_brings_the_false_flag_rate_to_the_target_out_of_sample(config, scripted):
     metrics = calibrate(labelled(), config, verifier=scripted).cross_validated["metrics"]
     false_flags = metrics["false_flag_rate"]
-    assert false_flags["before"] == pytest.approx(0.3, abs=0.05)
-    assert false_flags["after"] < false_flags["before"] / 2
+    assert false_flags["before"] == pytest.approx(0.5, abs=0.05)
+    assert false_flags["after"] <= 0.35  # medium's cap is 0.30 on the labels it was fitted on
     assert metrics["balanced_accuracy"]["after"] > metrics["balanced_accuracy"]["before"]
 
 
@@ -41,7 +41,7 @@ def test_every_metric_has_before_after_and_change_with_intervals(config, scripte
 
 def test_the_fitted_threshold_lies_between_the_classes(config, scripted):
     calibration = calibrate(labelled(), config, verifier=scripted)
-    assert 0.35 <= calibration.thresholds["medium"] <= 0.41
+    assert 0.41 <= calibration.thresholds["medium"] <= 0.50  # above every hallucinated answer, within the cap
     assert calibration.verifier == "combined" and calibration.id.startswith("cal_")
     assert calibration.fitted_on["faithful"] == 60 and calibration.support.slope > 0
 
@@ -94,7 +94,7 @@ def test_a_calibration_file_sets_the_threshold_and_the_confidence(config, script
     guard = guard_with(config, scripted, calibration=str(path))
     meta = guard.check("The parcel ships in crate ga.", ["Parcels ship in crates."])
     guard.close()
-    assert [u.score for u in meta.unsupported] == [0.6]  # below 0.7; the shipped 0.5 lists nothing
+    assert [u.score for u in meta.unsupported] == [0.6]  # below 0.7; the shipped 0.6 lists nothing
     assert meta.confidence == pytest.approx(1 / (1 + (0.4 / 0.6) ** 2 / math.e), abs=1e-3)
 
 

@@ -33,6 +33,9 @@ START_TIMEOUT_S = 300  # guard serve warms its verifier before /readyz says read
 APP_TIMEOUT_S = 300
 
 if not VENV_PYTHON.exists():
+    if os.environ.get("CI"):  # CI makes it (.ci/run): there a missing one is a failure, not a skip
+        raise RuntimeError(f"the frameworks' own virtualenv is missing ({VENV_PYTHON.parent.parent}): "
+                           "run .ci/frameworks-env")
     pytest.skip(f"the frameworks' own virtualenv is missing ({VENV_PYTHON.parent.parent}): run .ci/frameworks-env",
                 allow_module_level=True)
 

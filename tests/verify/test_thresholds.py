@@ -7,7 +7,7 @@ import numpy as np
 from guard.config import load_config
 from guard.verify import support_threshold
 from guard.verify.base import SupportScores, SupportVerifier
-from guard.verify.thresholds import HIGH_RISK_RECALL, choose
+from guard.verify.thresholds import CATCH_FLOOR, FALSE_FLAG_CAP, choose
 
 # Faithful answers score high, hallucinated ones low with a tail of confident mistakes.
 RNG = np.random.default_rng(0)
@@ -24,25 +24,32 @@ class FixedThresholds(SupportVerifier):
         return SupportScores([0.5] * len(pairs))
 
 
-def test_high_risk_flags_at_least_ninety_percent_of_unsupported_answers():
+def test_high_risk_catches_at_least_the_floor_of_hallucinated_answers_on_every_file():
     chosen = choose(SCORES, FAITHFUL, FILES)
-    assert chosen["high"]["recall_unsupported"] >= HIGH_RISK_RECALL
+    for f in ("a", "b"):
+        bad = (FILES == f) & ~FAITHFUL
+        assert (SCORES[bad] < chosen["high"]["threshold"]).mean() >= CATCH_FLOOR["high"]
     assert chosen["critical"] == chosen["high"]
+
+
+def test_medium_risk_flags_at_most_the_cap_of_faithful_answers_on_every_file():
+    chosen = choose(SCORES, FAITHFUL, FILES)
+    for f in ("a", "b"):
+        good = (FILES == f) & FAITHFUL
+        assert (SCORES[good] < chosen["medium"]["threshold"]).mean() <= FALSE_FLAG_CAP["medium"]
+
+
+def test_medium_risk_is_the_highest_threshold_within_the_cap():
+    threshold = choose(SCORES, FAITHFUL, FILES)["medium"]["threshold"]
+    higher = SCORES[SCORES > threshold].min()  # the next decision the data allows flags one more answer
+    worst = max((SCORES[(FILES == f) & FAITHFUL] <= higher).mean() for f in ("a", "b"))
+    assert worst > FALSE_FLAG_CAP["medium"]
 
 
 def test_high_risk_is_never_less_strict_than_medium():
     chosen = choose(SCORES, FAITHFUL, FILES)
     assert chosen["high"]["threshold"] >= chosen["medium"]["threshold"]
-    assert chosen["medium"]["recall_unsupported"] < chosen["high"]["recall_unsupported"]
-
-
-def test_medium_risk_takes_the_best_balanced_accuracy():
-    chosen = choose(SCORES, FAITHFUL, FILES)["medium"]
-    best = chosen["recall_unsupported"] + chosen["recall_supported"]
-    for t in np.linspace(0.05, 0.95, 19):
-        flagged = SCORES < t
-        other = (flagged & ~FAITHFUL).sum() / 200 + (~flagged & FAITHFUL).sum() / 200
-        assert other <= best + 1e-9
+    assert chosen["low"]["threshold"] <= chosen["medium"]["threshold"]
 
 
 def test_the_verifiers_threshold_for_the_products_risk_is_used_when_none_is_set():
