@@ -8,20 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from guard.adapters.report_cli import parse_moment
-from guard.calibrate import METRICS, LabelledAnswer, TooFewLabels, calibrate, from_file, from_store
-from guard.calibration import ActiveCalibration, SupportCalibration, configured_calibration
-from guard.config import GuardConfig, load_config
-from guard.errors import GuardError
-from guard.store import Store, open_store
 
-console = Console()
-errors = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from guard.calibrate import LabelledAnswer
+    from guard.calibration import SupportCalibration
+    from guard.config import GuardConfig
+    from guard.store import Store
 
 
 def calibrate_command(
@@ -42,6 +41,14 @@ def calibrate_command(
     database: Annotated[str | None, typer.Option(help="Store (default: telemetry.database).")] = None,
 ) -> None:
     """Fit the confidence map and the operating points on your labels; print before/after, cross-validated."""
+    from rich.console import Console  # here, like the model stack below: help must not pay for them
+
+    from guard.calibrate import TooFewLabels
+    from guard.calibration import ActiveCalibration, configured_calibration
+    from guard.config import load_config
+    from guard.errors import GuardError
+
+    console, errors = Console(), Console(stderr=True)
     try:
         cfg = load_config(config)
         if deactivate:
@@ -56,20 +63,20 @@ def calibrate_command(
                 current = ActiveCalibration(store, configured_calibration(cfg.support.calibration,
                                                                           cfg.support.verifier),
                                             cfg.support.verifier).refresh()
-                calibration = _run(rows, sources, cfg, current)
+                calibration = _run(rows, sources, cfg, current, errors)
                 if activate:
                     store.save_calibration(calibration.model_dump(mode="json"), activate=True)
         else:
             rows, sources = _labels(files, None, since, limit)
             current = configured_calibration(cfg.support.calibration, cfg.support.verifier)
-            calibration = _run(rows, sources, cfg, current)
+            calibration = _run(rows, sources, cfg, current, errors)
     except TooFewLabels as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
     except (GuardError, ValueError, OSError, ImportError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    print_calibration(calibration)
+    print_calibration(calibration, console)
     if cfg.support.threshold is not None:
         console.print(f"note: support.threshold ({cfg.support.threshold}) is set and pins the threshold; of this "
                       "calibration only the confidence map applies while it is", soft_wrap=True)
@@ -84,6 +91,8 @@ def calibrate_command(
 
 @contextmanager
 def _store(cfg: GuardConfig, database: str | None) -> Iterator[Store]:
+    from guard.store import open_store
+
     store = open_store(database or cfg.telemetry.database, busy_timeout_s=cfg.telemetry.busy_timeout_s)
     try:
         yield store
@@ -92,6 +101,8 @@ def _store(cfg: GuardConfig, database: str | None) -> Iterator[Store]:
 
 
 def _labels(files: list[Path], store: Store | None, since: str, limit: int | None) -> tuple[list[LabelledAnswer], dict]:
+    from guard.calibrate import from_file, from_store
+
     rows: list[LabelledAnswer] = []
     sources: dict = {}
     for path in files:
@@ -112,7 +123,9 @@ def _labels(files: list[Path], store: Store | None, since: str, limit: int | Non
 
 
 def _run(rows: list[LabelledAnswer], sources: dict, cfg: GuardConfig,
-         current: SupportCalibration | None) -> SupportCalibration:
+         current: SupportCalibration | None, errors: Console) -> SupportCalibration:
+    from guard.calibrate import calibrate
+
     errors.print(f"scoring {len(rows)} labelled answers with the {cfg.support.verifier!r} verifier ...")
     every = max(1, len(rows) // 10)
 
@@ -123,8 +136,10 @@ def _run(rows: list[LabelledAnswer], sources: dict, cfg: GuardConfig,
     return calibrate(rows, cfg, current=current, fitted_on={"labels": sources}, progress=progress)
 
 
-def print_calibration(cal: SupportCalibration) -> None:
+def print_calibration(cal: SupportCalibration, console: Console) -> None:
     """What was fitted, on what, and the cross-validated before/after per metric with 95 % intervals."""
+    from guard.calibrate import METRICS
+
     cv, fitted = cal.cross_validated, cal.fitted_on
     console.print(f"support calibration {cal.id} for the {cal.verifier!r} verifier, risk level {cv['risk']!r}: "
                   f"{fitted['answers']} labelled answers ({fitted['faithful']} faithful, {fitted['hallucinated']} "

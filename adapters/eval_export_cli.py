@@ -7,13 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from guard.adapters.report_cli import parse_moment
-from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _store
-from guard.evals.export import export_reviews
-
-console = Console()
+from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _console, _store
 
 
 def export(
@@ -28,10 +24,13 @@ def export(
     detection suite (drafts with their review label), ready for `guard eval run`."""
     if not from_reviews:
         raise typer.BadParameter("say where the data comes from: --from-reviews", param_hint="--from-reviews")
+    from guard.evals.export import export_reviews
+
     now = datetime.now(timezone.utc)
     cfg = _config(config)
     with _store(cfg, database) as store:
         done = export_reviews(store, cfg, out, since=parse_moment(since, now), until=now)
+    console = _console()
     console.print(f"{done.reviews} decided reviews -> {done.generation_rows} generation rows ({done.generation}), "
                   f"{done.detection_rows} detection rows ({done.detection})")
     if not done.generation_rows and not done.detection_rows:

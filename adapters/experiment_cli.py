@@ -12,35 +12,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from guard.adapters.report_cli import parse_moment
-from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _store
-from guard.experiments import definitions
-from guard.experiments.definitions import Experiment, ExperimentError
-from guard.experiments.report import ExperimentReport, build_experiment_report
-from guard.store import Store
+from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _console, _store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from guard.experiments.definitions import Experiment
+    from guard.experiments.report import ExperimentReport
+    from guard.store import Store
 
 experiment_app = typer.Typer(no_args_is_help=True)
-console = Console()
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    _console().print(f"[red]error:[/red] {exc}")
     return typer.Exit(1)
 
 
 @contextmanager
 def _seeded(config: Optional[Path], database: Optional[str]) -> Iterator[Store]:
-    """The store, with the config's experiments it does not have yet added (the YAML seeds the store)."""
+    """The store, with the config's experiments it does not have yet added (the YAML seeds the store); an
+    experiment the command cannot act on is a one-line error."""
+    from guard.experiments import definitions
+    from guard.experiments.definitions import ExperimentError
+
     cfg = _config(config)
     with _store(cfg, database) as store:
         definitions.seed(store, cfg)
-        yield store
+        try:
+            yield store
+        except ExperimentError as exc:
+            raise _fail(exc) from None
 
 
 def _line(experiment: Experiment) -> str:
@@ -52,6 +59,9 @@ def _line(experiment: Experiment) -> str:
 @experiment_app.command("list")
 def list_experiments(config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """Every experiment in the store and its status."""
+    from guard.experiments import definitions
+
+    console = _console()
     with _seeded(config, database) as store:
         for experiment in definitions.list_experiments(store):
             console.print(_line(experiment))
@@ -60,32 +70,29 @@ def list_experiments(config: Optional[Path] = ConfigOption, database: Optional[s
 @experiment_app.command("start")
 def start(name: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """Run NAME (resume a paused one); the config's experiments are added to the store, running, on first use."""
+    from guard.experiments import definitions
+
     with _seeded(config, database) as store:
-        try:
-            console.print(_line(definitions.start(store, name)))
-        except ExperimentError as exc:
-            raise _fail(exc) from None
+        _console().print(_line(definitions.start(store, name)))
 
 
 @experiment_app.command("pause")
 def pause(name: str, config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """Stop assigning NAME's variants: everyone gets the served config until it is started again."""
+    from guard.experiments import definitions
+
     with _seeded(config, database) as store:
-        try:
-            console.print(_line(definitions.pause(store, name)))
-        except ExperimentError as exc:
-            raise _fail(exc) from None
+        _console().print(_line(definitions.pause(store, name)))
 
 
 @experiment_app.command("end")
 def end(name: str, ship: Annotated[str, typer.Option("--ship", help="The variant everyone gets from now on.")],
         config: Optional[Path] = ConfigOption, database: Optional[str] = DatabaseOption) -> None:
     """End NAME and send everyone to the --ship variant (write it into the config when convenient)."""
+    from guard.experiments import definitions
+
     with _seeded(config, database) as store:
-        try:
-            console.print(_line(definitions.end(store, name, ship)))
-        except ExperimentError as exc:
-            raise _fail(exc) from None
+        _console().print(_line(definitions.end(store, name, ship)))
 
 
 @experiment_app.command("report")
@@ -98,20 +105,21 @@ def report(
     database: Optional[str] = DatabaseOption,
 ) -> None:
     """Per variant: requests, users, metrics with 95% intervals, difference to control, guardrails, verdict."""
+    from guard.experiments.report import build_experiment_report
+
     now = datetime.now(timezone.utc)
     start_at, end_at = parse_moment(since, now), parse_moment(until, now) if until else now
     with _seeded(config, database) as store:
-        try:
-            result = build_experiment_report(store, name, since=start_at, until=end_at)
-        except ExperimentError as exc:
-            raise _fail(exc) from None
+        result = build_experiment_report(store, name, since=start_at, until=end_at)
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), indent=2))
     else:
-        print_report(result, console)
+        print_report(result, _console())
 
 
 def print_report(result: ExperimentReport, out: Console) -> None:
+    from rich.table import Table
+
     out.print(f"[bold]experiment {result.name}[/bold] ({result.status}), primary metric {result.primary_metric}, "
               f"{result.since:%Y-%m-%d %H:%M} to {result.until:%Y-%m-%d %H:%M} UTC")
     table = Table("metric", *[f"{v.name}{' (control)' if v.outcome == 'control' else ''}"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from guard.adapters.report_cli import parse_moment
-from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _store
-from guard.spec import SpecReport, build_spec_report
+from guard.adapters.review_cli import ConfigOption, DatabaseOption, _config, _console, _store
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from guard.spec import SpecReport
 
 
 def spec(
@@ -26,6 +26,8 @@ def spec(
 ) -> None:
     """Validate product.*, say what the risk level turns on and why, and recommend a model and a worker count from
     the records."""
+    from guard.spec import build_spec_report
+
     now = datetime.now(timezone.utc)
     cfg = _config(config)  # an invalid spec exits 2 with one line per problem
     with _store(cfg, database) as store:
@@ -33,10 +35,12 @@ def spec(
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
     else:
-        print_spec(report, console)
+        print_spec(report, _console())
 
 
 def print_spec(report: SpecReport, out: Console) -> None:
+    from rich.table import Table
+
     out.print(f"[bold]{report.product}[/bold]: risk {report.risk} ({report.risk_meaning}). The spec is valid.")
     for s in report.settings:
         source = "risk default" if s.source == "risk default" else f"set explicitly; the risk default is {s.risk_default}"
