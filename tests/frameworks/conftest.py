@@ -66,7 +66,11 @@ class GuardServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = folder / f"guard-{risk}.yaml"
+        # High risk's shipped operating point flags most answers on hard text (README, "Measured"), the honest
+        # model's tool answers included; these tests are about the paths working, so its threshold is pinned.
+        pinned = {"support": {"threshold": 0.3}} if risk == "high" else {}
         config.write_text(yaml.safe_dump({
+            **pinned,
             "product": {"name": f"frameworks-{risk}", "risk": risk},
             "models": {"default": "openai/gpt-4o-mini", "max_attempts": 1, "timeout_s": 30},
             "knowledge_base": {"path": str(kb)},
