@@ -146,13 +146,11 @@ def _decide(review_id: str, decision: Decision, config_path: Optional[Path], dat
 
     console = _console()
     config = _config(config_path)
-    if final_text is not None:
-        final_text = Redactor(config).redact(final_text)
     with _store(config, database) as store:
         webhook = WebhookSender(config, store)
         try:
             item = record_decision(store, webhook, review_id, decision, reviewer=reviewer or getpass.getuser(),
-                                   final_text=final_text, reason=reason)
+                                   final_text=final_text, reason=reason, redactor=Redactor(config))
         except (ReviewNotFound, AlreadyDecided) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None

@@ -215,6 +215,11 @@ class ReviewConfig(_Section):
                                          "deleted (with their history and sent events); pending ones are kept. "
                                          "null keeps them all.")
 
+    @property
+    def delivery(self) -> Literal["webhook", "poll"]:
+        """How the app learns decisions: ``notify`` when set, else webhook with a ``webhook_url``, else poll."""
+        return self.notify or ("webhook" if self.webhook_url else "poll")
+
     @model_validator(mode="after")
     def _webhook_signed(self) -> "ReviewConfig":
         if self.webhook_url and not self.webhook_secret:

@@ -441,7 +441,9 @@ class Guard:
                                                                  item.created_at - timedelta(seconds=window))
             if pending is not None:
                 return pending
-        self.store.submit_review(redact_review(item, self.redactor))
+        stored = redact_review(item, self.redactor)
+        held_unmasked = item.policy == "block" and stored.draft != item.draft  # its user gets it as written
+        self.store.submit_review(stored, deliverable=item.draft if held_unmasked else None)
         self._refresh_review_depth()
         return item
 
@@ -480,7 +482,7 @@ class Guard:
         A second call on the same request updates it; raises ``UnknownRequest`` for an id guard never answered.
         """
         fields = {"rating": rating, "final_text": self._redact(final_text), "comment": self._redact(comment),
-                  "user": user, "resolved": resolved}
+                  "user": self._redact(user), "resolved": resolved}
         try:
             return self.store.record_feedback(request_id, **fields)
         except UnknownRequest:
@@ -494,12 +496,25 @@ class Guard:
         """``feedback`` off the event loop."""
         return await asyncio.to_thread(self.feedback, request_id, rating, final_text, comment, user, resolved)
 
-    def review_for(self, request_id: str) -> ReviewItem | None:
-        """The review item of an answer, e.g. to deliver a held answer once it is decided."""
-        return self.store.review_for_request(request_id)
+    def review_for(self, request_id: str, *, delivering: bool = True) -> ReviewItem | None:
+        """The review item of an answer, e.g. to deliver a held answer once it is decided.
 
-    async def areview_for(self, request_id: str) -> ReviewItem | None:
-        return await asyncio.to_thread(self.review_for, request_id)
+        Under ``pii_handling: redact`` a decided held answer comes as its user must get it (``draft`` when
+        approved, ``final_text`` when edited, as written), not as the store's masked copy. With the app told by
+        polling (``review.notify``), this read is its delivery and the text as written is deleted: later reads
+        give the masked copy. ``delivering=False`` is a look that is not the delivery (an operator's).
+        """
+        item = self.store.review_for_request(request_id)
+        if item is None or item.policy != "block" or item.status not in ("approved", "edited"):
+            return item
+        take = delivering and self.config.review.delivery == "poll"
+        written = self.store.deliverable(item.id, take=take)
+        if written is None:
+            return item
+        return item.model_copy(update={"draft" if item.status == "approved" else "final_text": written})
+
+    async def areview_for(self, request_id: str, *, delivering: bool = True) -> ReviewItem | None:
+        return await asyncio.to_thread(partial(self.review_for, request_id, delivering=delivering))
 
     def decide(self, review_id: str, decision: Decision, *, reviewer: str, final_text: str | None = None,
                reason: str | None = None) -> ReviewItem:
@@ -512,7 +527,7 @@ class Guard:
             raise InvalidRequest("a rejection needs a reason, e.g. decide(review_id, 'rejected', reviewer=..., "
                              "reason='wrong price')", param="reason")
         item = record_decision(self.store, self.webhook, review_id, decision, reviewer=reviewer,
-                               final_text=self._redact(final_text), reason=reason)
+                               final_text=final_text, reason=reason, redactor=self.redactor)
         self._refresh_review_depth()
         return item
 

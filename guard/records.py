@@ -69,5 +69,6 @@ def redact_record(record: RequestRecord, redactor: Redactor) -> RequestRecord:
         "question": None if record.question is None else redactor.redact(record.question),
         "answer": None if record.answer is None else redactor.redact(record.answer),
         "unsupported": redactor.redact_obj(record.unsupported),
+        "layers": redactor.redact_obj(record.layers),  # a layer's reason may quote the answer
         "user": None if record.user is None else redactor.redact(record.user),
     })

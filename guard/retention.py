@@ -2,7 +2,8 @@
 
 ``telemetry.retention_days`` covers request records, their feedback and refused records;
 ``review.retention_days`` covers review items that ended (decided or expired) with their
-history and sent events. Pending items are never purged: a held draft exists nowhere else.
+history, sent events and any held answer's text as written that was never delivered
+(``pii_handling: redact``). Pending items are never purged: a held draft exists nowhere else.
 Deletes go in batches, each its own short transaction, so serving never waits on a purge.
 """
 

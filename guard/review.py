@@ -101,12 +101,21 @@ def redact_review(item: ReviewItem, redactor: Redactor) -> ReviewItem:
 
 
 def record_decision(store: Store, webhook: WebhookSender, review_id: str, decision: Decision, *, reviewer: str,
-                    final_text: str | None = None, reason: str | None = None) -> ReviewItem:
+                    final_text: str | None = None, reason: str | None = None,
+                    redactor: Redactor | None = None) -> ReviewItem:
     """Record a reviewer's decision (atomically: one of two racing reviewers wins) and tell the app about held ones.
 
     The store queues a held item's event in the decision's own transaction; the sender is only woken.
+    With a ``redactor`` the edit and the reason are stored masked; an edit's text as written is kept apart
+    for the user of a held answer, who gets it as the reviewer wrote it.
     """
-    item = store.decide_review(review_id, decision, reviewer=reviewer, final_text=final_text, reason=reason)
+    deliverable = None
+    if redactor is not None:
+        masked = None if final_text is None else redactor.redact(final_text)
+        deliverable = final_text if masked != final_text else None
+        final_text, reason = masked, None if reason is None else redactor.redact(reason)
+    item = store.decide_review(review_id, decision, reviewer=reviewer, final_text=final_text, reason=reason,
+                               deliverable=deliverable)
     if item.policy == "block":
         webhook.notify()
     return item

@@ -57,6 +57,8 @@ class Records:
 
         An app key sees only its own requests, and only what an app needs (status, answer, decided_at);
         an admin key (or an open server) also gets the record and the review item, reviewer and reasons included.
+        The answer is as its user must get it, unmasked under ``pii_handling: redact`` (``Guard.review_for``):
+        under ``review.notify: poll`` the app's read is its delivery, an admin key's read is not.
         """
         key = require_app(request, self.config)
         request_id = request.path_params["request_id"]
@@ -68,6 +70,8 @@ class Records:
             raise ApiError(404, f"no request {request_id!r} is recorded for this key", code="not_found",
                            param="request_id")  # another key's request reads as unknown: nothing to learn
         held = review is not None and review.policy == "block"
+        if held and _decided_answer(record, review) is not None:  # read again, as the user must get it
+            review = await self.guard.areview_for(request_id, delivering=key is None or not key.admin)
         answer: dict[str, Any] = {
             "object": "guard.request", "request_id": request_id, "status": _status(record, review),
             "answer": _decided_answer(record, review), "decided_at": _dump_time(review.decided_at if held else None)}

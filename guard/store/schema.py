@@ -174,6 +174,15 @@ review_events = Table(
     Index("ix_review_events_review_id", "review_id"),
 )
 
+# Under ``pii_handling: redact`` a held answer is stored masked like everything else, yet its user must get it as
+# written: that text (the draft, or a reviewer's edit) waits here, apart, until it is delivered; it goes too when
+# the item is rejected, expires or is purged. Only held answers whose masked copy differs have a row.
+deliverables = Table(
+    "deliverables", metadata,
+    _id("review_id", ForeignKey("reviews.id"), primary_key=True),
+    Column("answer", StoredText(), nullable=False),
+)
+
 
 def _feedback_fields() -> list[Column[Any]]:
     """What one piece of feedback says: the current row and each history event carry the same fields."""

@@ -25,6 +25,7 @@ from guard.store.models import Decision, FeedbackRecord, OutboxEvent, RequestRec
 from guard.store.schema import (
     calibrations,
     dead_letters,
+    deliverables,
     feedback,
     feedback_events,
     outbox,
@@ -139,12 +140,18 @@ class Store:
 
     # -- reviews -------------------------------------------------------------
 
-    def submit_review(self, item: ReviewItem) -> ReviewItem:
-        """Queue a draft for a person; committed (fsync'd on SQLite) before this returns."""
+    def submit_review(self, item: ReviewItem, *, deliverable: str | None = None) -> ReviewItem:
+        """Queue a draft for a person; committed (fsync'd on SQLite) before this returns.
+
+        ``deliverable``: a held draft as written, when ``item.draft`` is its masked copy; kept apart for its
+        user until delivered (``deliverable``, ``claim_event``).
+        """
         with self._tx(write=True) as conn:
             conn.execute(insert(reviews).values(**item.model_dump()))
             conn.execute(insert(review_events).values(review_id=item.id, at=item.created_at, from_status=None,
                                                       to_status=item.status))
+            if deliverable is not None:
+                conn.execute(insert(deliverables).values(review_id=item.id, answer=deliverable))
         return item
 
     def get_review(self, review_id: str) -> ReviewItem | None:
@@ -204,11 +211,12 @@ class Store:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def decide_review(self, review_id: str, decision: Decision, *, reviewer: str, final_text: str | None = None,
-                      reason: str | None = None) -> ReviewItem:
+                      reason: str | None = None, deliverable: str | None = None) -> ReviewItem:
         """Move a pending item to ``decision``; exactly one of several concurrent reviewers wins.
 
-        ``edited`` takes the corrected ``final_text``; the others take none. Raises
-        ``ReviewNotFound``, or ``AlreadyDecided`` naming who won (``expired`` when time ran out).
+        ``edited`` takes the corrected ``final_text`` (and ``deliverable``, the edit as written when
+        ``final_text`` is its masked copy); the others take none. A rejection drops the held draft as
+        written. Raises ``ReviewNotFound``, or ``AlreadyDecided`` naming who won (``expired`` when time ran out).
         """
         _check_decision(decision, final_text)
         now = utcnow()
@@ -227,7 +235,11 @@ class Store:
                                                           to_status=decision, reviewer=reviewer, reason=reason))
                 decided = _review(conn.execute(select(reviews).where(reviews.c.id == review_id)).mappings().one())
                 assert decided is not None
+                if decision != "approved":  # the draft as written is no longer what the user gets
+                    conn.execute(delete(deliverables).where(deliverables.c.review_id == review_id))
                 if decided.policy == "block":
+                    if deliverable is not None and decision == "edited":
+                        conn.execute(insert(deliverables).values(review_id=review_id, answer=deliverable))
                     self._enqueue(conn, [decided], now)
         if not won:
             self.expire_reviews(now)
@@ -247,6 +259,7 @@ class Store:
             moved = conn.execute(update(reviews).where(due).values(status="expired", decided_at=now)
                                  .returning(reviews.c.id, reviews.c.policy)).all()
             if moved:
+                conn.execute(delete(deliverables).where(deliverables.c.review_id.in_([i for i, _ in moved])))
                 conn.execute(insert(review_events), [
                     {"review_id": i, "at": now, "from_status": "pending", "to_status": "expired",
                      "reviewer": None, "reason": "not decided in time"} for i, _ in moved])
@@ -255,6 +268,18 @@ class Store:
                     rows = conn.execute(select(reviews).where(reviews.c.id.in_(held))).mappings()
                     self._enqueue(conn, [ReviewItem.model_validate(dict(r)) for r in rows], now)
         return len(moved)
+
+    def deliverable(self, review_id: str, *, take: bool = False) -> str | None:
+        """A decided held answer as written, when the store keeps only its masked copy (``pii_handling: redact``).
+
+        ``take``: this read is its delivery, so the text is deleted as it is read. None when none is kept.
+        """
+        row = deliverables.c.review_id == review_id
+        with self._tx(write=take) as conn:
+            answer = conn.execute(select(deliverables.c.answer).where(row)).scalar()
+            if take and answer is not None:
+                conn.execute(delete(deliverables).where(row))
+        return answer
 
     # -- outbox: what the app is told about held answers ---------------------
 
@@ -268,6 +293,9 @@ class Store:
 
     def claim_event(self, lease_s: float, now: datetime | None = None) -> OutboxEvent | None:
         """The oldest event due for delivery, leased to this caller for ``lease_s`` (its attempt counted).
+
+        Its ``answer`` is the one to send: the text as written where the outbox row holds a masked copy
+        (the row itself is never rewritten; ``event_delivered`` then deletes the text as written).
 
         Several workers may drain one outbox: on PostgreSQL a row being claimed is skipped
         (``FOR UPDATE SKIP LOCKED``), on SQLite the write lock serialises claims; either way the
@@ -284,15 +312,23 @@ class Store:
             row = conn.execute(due).mappings().first()
             if row is None:
                 return None
-            event = OutboxEvent.model_validate({**row, "attempts": row["attempts"] + 1})
+            payload = row["payload"]
+            written = conn.execute(select(deliverables.c.answer)
+                                   .where(deliverables.c.review_id == row["review_id"])).scalar()
+            if written is not None and payload.get("answer") is not None:
+                payload = {**payload, "answer": written}
+            event = OutboxEvent.model_validate({**row, "payload": payload, "attempts": row["attempts"] + 1})
             conn.execute(update(outbox).where(outbox.c.id == event.id).values(
                 attempts=event.attempts, next_attempt_at=now + timedelta(seconds=lease_s)))
         return event
 
     def event_delivered(self, event_id: int) -> None:
+        """The app has the event, and so the answer as written: that is no longer kept."""
+        of_event = select(outbox.c.review_id).where(outbox.c.id == event_id).scalar_subquery()
         with self._tx(write=True) as conn:
             conn.execute(update(outbox).where(outbox.c.id == event_id).values(
                 status="delivered", done_at=utcnow(), last_error=None))
+            conn.execute(delete(deliverables).where(deliverables.c.review_id == of_event))
 
     def event_failed(self, event_id: int, error: str, retry_at: datetime | None) -> None:
         """An attempt failed: tried again at ``retry_at``, or given up on (``failed``) when it is None."""
@@ -406,13 +442,15 @@ class Store:
         return self._delete(requests, requests.c.created_at < before, requests.c.request_id, batch)
 
     def purge_reviews(self, before: datetime, *, batch: int = 5000) -> int:
-        """Delete review items created before ``before`` that ended, with their history and sent events; how many.
+        """Delete review items created before ``before`` that ended, with their history, sent events and the
+        answers as written never delivered; how many.
 
         Pending items stay, however old: a held draft exists nowhere else; so do events not yet delivered.
         """
         ended = (reviews.c.created_at < before) & (reviews.c.status != "pending")
         old = select(reviews.c.id).where(ended)
         self._delete(outbox, outbox.c.review_id.in_(old) & (outbox.c.status != "pending"), outbox.c.id, batch)
+        self._delete(deliverables, deliverables.c.review_id.in_(old), deliverables.c.review_id, batch)
         self._delete(review_events, review_events.c.review_id.in_(old), review_events.c.id, batch)
         return self._delete(reviews, ended, reviews.c.id, batch)
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import httpx
 import openai
 import pytest
 
 from tests.server.conftest import ADMIN_KEY, APP_KEY, MODEL
+from tests.spec.receiver import SECRET, Receiver
+from tests.store.conftest import everything_stored
+from tests.store.test_guard_recording import wait_for
 from tests.support.fake_upstream import Reply
 
 QUESTION = [{"role": "user", "content": "What is the refund window?"}]
@@ -89,3 +95,54 @@ def test_metrics_are_prometheus_text_for_admins(held):
 
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     assert "guard_review_queue_depth 1.0" in response.text
+
+
+EMAIL = "ana@example.com"
+BLOCK = {"enabled": True, "policy": "block", "tiers": ["low"]}
+
+
+def held_with_personal_data(start_proxy, upstream, **review):
+    """A proxy under block review masking personal data, and one held answer naming an e-mail address."""
+    proxy = start_proxy(server={"api_keys": [APP_KEY], "admin_keys": [ADMIN_KEY]}, review={**BLOCK, **review},
+                        product={"pii_handling": "redact"})
+    upstream.script["fake-model"] = [Reply(text=f"We wrote to {EMAIL}.")]
+    verdict = proxy.client(APP_KEY).chat.completions.create(model=MODEL, messages=QUESTION).model_extra["guard"]
+    return proxy, verdict, f"{proxy.url}/v1/requests/{verdict['request_id']}"
+
+
+def test_a_polled_held_answer_reaches_the_app_as_written_once_and_the_store_keeps_it_masked(start_proxy, upstream):
+    proxy, verdict, path = held_with_personal_data(start_proxy, upstream)
+    app = {"authorization": f"Bearer {APP_KEY}"}
+    httpx.post(proxy.url + f"/v1/reviews/{verdict['review']['id']}/approve", headers=ADMIN, json={})
+
+    looked = httpx.get(path, headers=ADMIN).json()["answer"]  # an operator's look is not the delivery
+    delivered = httpx.get(path, headers=app).json()["answer"]
+    again = httpx.get(path, headers=app).json()["answer"]
+
+    assert (looked, delivered, again) == (f"We wrote to {EMAIL}.",) * 2 + ("We wrote to [EMAIL].",)
+    assert EMAIL not in everything_stored(proxy.guard.store)
+
+
+def test_a_held_answer_reaches_the_webhook_and_the_poll_route_as_written_until_the_webhook_delivers_it(
+        start_proxy, upstream):
+    hold = threading.Event()
+    receiver = Receiver(hold=hold)
+    try:
+        proxy, verdict, path = held_with_personal_data(start_proxy, upstream, webhook_url=receiver.url,
+                                                       webhook_secret=SECRET)
+        app = {"authorization": f"Bearer {APP_KEY}"}
+        httpx.post(proxy.url + f"/v1/reviews/{verdict['review']['id']}/approve", headers=ADMIN, json={})
+        assert receiver.entered.wait(10)  # the event is on its way: the receiver has not answered yet
+
+        polled = httpx.get(path, headers=app).json()["answer"]
+        hold.set()
+        assert receiver.got.wait(10)
+
+        [(_, body)] = receiver.received
+        assert (polled, json.loads(body)["answer"]) == (f"We wrote to {EMAIL}.",) * 2
+        store = proxy.guard.store
+        assert wait_for(lambda: [e.status for e in store.outbox_events()] == ["delivered"])
+        assert EMAIL not in everything_stored(store)
+    finally:
+        hold.set()
+        receiver.close()

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from guard.store import RequestRecord, ReviewItem, Store, open_store
 from guard.store.engine import database_url
+from guard.store.schema import metadata
 
 BACKENDS = ["sqlite", "postgresql"]
 # Read at import: the suite-wide autouse fixture clears every GUARD_* variable before each test.
@@ -78,3 +79,10 @@ def item(review_id: str = "rv_1", *, request_id: str = "gr_1", policy: str = "fl
     created = at or datetime.now(timezone.utc)
     return ReviewItem(id=review_id, request_id=request_id, created_at=created, policy=policy, tier=tier, draft=draft,
                       expires_at=None if expires_in is None else created + expires_in, **fields)
+
+
+def everything_stored(store: Store, *, but: tuple[str, ...] = ()) -> str:
+    """Every row of every table (``but`` some) as text: to show that some text is stored nowhere."""
+    with store.reading() as conn:
+        return "\n".join(f"{table.name}: {list(conn.execute(select(table)))}" for table in metadata.sorted_tables
+                         if table.name not in but)

@@ -80,3 +80,16 @@ def test_the_database_comes_from_the_config_file(store, database, tmp_path, monk
     listed = runner.invoke(review_app, ["list", "--config", str(tmp_path / "guard.yaml")])
 
     assert "rv_1" in listed.output
+
+
+def test_an_edit_naming_personal_data_is_stored_masked_and_kept_as_written_for_the_held_answers_user(
+        store, database, tmp_path):
+    store.submit_review(item(policy="block"))
+    (tmp_path / "guard.yaml").write_text("product: {pii_handling: redact}\n")
+
+    edited = run("edit", "rv_1", "--final-text", "Write to ana@example.com.", "--reviewer", "ana",
+                 "--config", str(tmp_path / "guard.yaml"), database=database)
+
+    assert edited.exit_code == 0
+    assert store.get_review("rv_1").final_text == "Write to [EMAIL]."
+    assert store.deliverable("rv_1") == "Write to ana@example.com."
