@@ -98,7 +98,7 @@ class ModelsConfig(_Section):
     backoff_max_s: float = Field(8.0, ge=0)
     deadline_s: float | None = Field(None, gt=0, description="The whole call, every retry and fallback included, "
                                      "ends within this (a 504 past it); default: product.max_latency_s, else "
-                                     "twice timeout_s.")
+                                     "twice the longest timeout_s (an endpoint's included).")
     max_n: int = Field(8, ge=1, le=128, description="The most choices (`n`) a client may ask for; more is a 400.")
     endpoints: dict[str, Endpoint] = Field(
         default_factory=dict, description="Model name (as `default`, `fallbacks`, `server.models` name it) -> its "
@@ -609,7 +609,8 @@ class GuardConfig(BaseSettings):
         if spec.max_latency_s is not None and "timeout_s" not in self.models.model_fields_set:
             _derive(self.models, "timeout_s", spec.max_latency_s)
         if "deadline_s" not in self.models.model_fields_set:
-            _derive(self.models, "deadline_s", spec.max_latency_s or 2 * self.models.timeout_s)
+            longest = max([self.models.timeout_s, *(e.timeout_s or 0 for e in self.models.endpoints.values())])
+            _derive(self.models, "deadline_s", spec.max_latency_s or 2 * longest)
 
     @model_validator(mode="after")
     def _experiments_consistent(self) -> "GuardConfig":

@@ -11,7 +11,7 @@ import pytest
 
 from guard.config import load_config
 from guard.errors import ConfigError
-from tests.server.conftest import MODEL
+from tests.server.conftest import MODEL, server_config
 from tests.support.fake_upstream import FakeUpstream, Reply
 
 QUESTION = [{"role": "user", "content": "What is the refund window?"}]
@@ -108,6 +108,13 @@ def test_an_endpoints_own_timeout_bounds_its_calls(start_proxy, upstream, server
         proxy.client().chat.completions.create(model=VLLM, messages=QUESTION)
 
     assert caught.value.status_code == 504
+
+
+def test_the_default_deadline_leaves_room_for_the_slowest_endpoint():
+    models = server_config(models={"timeout_s": 10, "endpoints": {VLLM: {"base_url": "http://vllm/v1",
+                                                                         "timeout_s": 50}}}).models
+
+    assert models.deadline_s == 100
 
 
 def test_a_key_variable_that_is_not_set_is_an_error_naming_the_variable(start_proxy, upstream, servers):
