@@ -12,8 +12,9 @@ and httpx alone took more than the proxy's whole per-request budget. Failures
 surface as the openai SDK's exceptions (``guard.upstream_errors``), as on the
 litellm path. A model's own server (``models.endpoints``) comes first; else the
 settings litellm reads are honoured: ``litellm.api_base`` / ``api_key`` when the
-host set them, else ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE`` and ``OPENAI_API_KEY``. A call carrying litellm-only
-options (``api_base=...``, ``mock_response=...``) still goes through litellm.
+host set them, else ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE`` and
+``OPENAI_API_KEY``. A call carrying litellm-only options (``api_base=...``,
+``mock_response=...``) still goes through litellm.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def direct_upstream(model: str, params: dict[str, Any], api_base: str | None = N
     if base_url is None:
         env = os.environ
         api_key = litellm.api_key or litellm.openai_key or env.get("OPENAI_API_KEY")
-        base_url = litellm.api_base or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE") or "https://api.openai.com/v1"
+        base_url = (litellm.api_base or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
+                    or "https://api.openai.com/v1")
     if not api_key:
         return None  # litellm raises its own, well-known error
     return loop_local(("openai_direct", base_url, api_key), lambda: Upstream(base_url, api_key))
