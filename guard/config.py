@@ -75,6 +75,18 @@ class ProductSpec(_Section):
         return code
 
 
+class Endpoint(_Section):
+    """Where one model is served, as LiteLLM's model list says it: an OpenAI-compatible vLLM or Ollama beside a
+    hosted model. The key stays in the environment: only the variable's name is configuration."""
+
+    base_url: str = Field(pattern=r"^https?://\S+$", description="The server's API root, e.g. http://vllm:8000/v1.")
+    api_key_env: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The environment variable holding this server's key, read at each call; None: no key (a "
+                    "local server); the process-wide OPENAI_API_KEY is never sent here.")
+    timeout_s: float | None = Field(None, gt=0, description="Per call to this model; None: models.timeout_s.")
+
+
 class ModelsConfig(_Section):
     """How guard calls models: one place, retries, timeout, fallbacks."""
 
@@ -86,8 +98,11 @@ class ModelsConfig(_Section):
     backoff_max_s: float = Field(8.0, ge=0)
     deadline_s: float | None = Field(None, gt=0, description="The whole call, every retry and fallback included, "
                                      "ends within this (a 504 past it); default: product.max_latency_s, else "
-                                     "twice timeout_s.")
+                                     "twice the longest timeout_s (an endpoint's included).")
     max_n: int = Field(8, ge=1, le=128, description="The most choices (`n`) a client may ask for; more is a 400.")
+    endpoints: dict[str, Endpoint] = Field(
+        default_factory=dict, description="Model name (as `default`, `fallbacks`, `server.models` name it) -> its "
+                                          "server; a model not listed goes where its provider's settings say.")
 
 
 class KnowledgeBaseConfig(_Section):
@@ -599,7 +614,8 @@ class GuardConfig(BaseSettings):
         if spec.max_latency_s is not None and "timeout_s" not in self.models.model_fields_set:
             _derive(self.models, "timeout_s", spec.max_latency_s)
         if "deadline_s" not in self.models.model_fields_set:
-            _derive(self.models, "deadline_s", spec.max_latency_s or 2 * self.models.timeout_s)
+            longest = max([self.models.timeout_s, *(e.timeout_s or 0 for e in self.models.endpoints.values())])
+            _derive(self.models, "deadline_s", spec.max_latency_s or 2 * longest)
 
     @model_validator(mode="after")
     def _experiments_consistent(self) -> "GuardConfig":

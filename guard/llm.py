@@ -11,6 +11,7 @@ naming the model and the cause: a failed call never becomes an empty answer.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,13 +23,16 @@ import litellm
 import openai
 
 from guard.config import ModelsConfig
-from guard.errors import ModelCallError
+from guard.errors import ConfigError, ModelCallError
 from guard.openai_direct import choice_of, direct_upstream, token_cost
 from guard.providers import ensure_provider, plugin
 
 # Passed on every call rather than set on the litellm module: a library never changes its host's settings.
 # drop_params: a provider without e.g. `seed` ignores it instead of failing.
 _CALL_OPTIONS: dict[str, Any] = {"drop_params": True, "num_retries": 0}
+# The bearer token sent to an endpoint configured without a key (vLLM's and Ollama's servers ignore it): never the
+# process-wide OPENAI_API_KEY, which belongs to the hosted provider.
+_NO_KEY = "none"
 
 T = TypeVar("T")
 
@@ -149,18 +153,19 @@ class ModelClient:
         kwargs = dict(params)
         if n > 1:
             kwargs["n"] = n
-        upstream = direct_upstream(name, kwargs)
+        endpoint, timeout = endpoint_options(self.config, name), timeout_for(self.config, name)
+        upstream = direct_upstream(name, kwargs, **endpoint)
         if upstream is not None:  # its own timeout bounds the whole call
-            data = await upstream.complete(name, messages, kwargs, self.config.timeout_s)
+            data = await upstream.complete(name, messages, kwargs, timeout)
             choices = [choice_of(c) for c in data.get("choices") or []]
             usage = data.get("usage") or {}
             prompt_tokens, completion_tokens = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
             cost, raw = token_cost(name, prompt_tokens, completion_tokens), data
         else:
             raw = await asyncio.wait_for(
-                litellm.acompletion(model=name, messages=messages, timeout=self.config.timeout_s,
-                                    **{**kwargs, **_CALL_OPTIONS}),
-                timeout=self.config.timeout_s,
+                litellm.acompletion(model=name, messages=messages, timeout=timeout,
+                                    **{**kwargs, **endpoint, **_CALL_OPTIONS}),
+                timeout=timeout,
             )
             choices = [
                 {"message": c.message.model_dump(exclude_none=True), "finish_reason": c.finish_reason or "stop",
@@ -187,22 +192,47 @@ class ModelClient:
         params["stream_options"] = {**(params.get("stream_options") or {}), "include_usage": True}
 
         async def call(name: str) -> ModelStream:
-            upstream = direct_upstream(name, params)
+            endpoint, timeout = endpoint_options(self.config, name), timeout_for(self.config, name)
+            upstream = direct_upstream(name, params, **endpoint)
             if upstream is not None:
-                opening = upstream.stream(name, messages, params, self.config.timeout_s)
+                opening = upstream.stream(name, messages, params, timeout)
             else:
                 opening = litellm.acompletion(model=name, messages=messages, stream=True,
-                                              timeout=self.config.timeout_s, **{**params, **_CALL_OPTIONS})
-            response = await asyncio.wait_for(opening, timeout=self.config.timeout_s)
+                                              timeout=timeout, **{**params, **endpoint, **_CALL_OPTIONS})
+            response = await asyncio.wait_for(opening, timeout=timeout)
             iterator = response.__aiter__()
             try:
-                first = await asyncio.wait_for(iterator.__anext__(), timeout=self.config.timeout_s)
+                first = await asyncio.wait_for(iterator.__anext__(), timeout=timeout)
             except BaseException:
                 await _aclose(response)
                 raise
-            return ModelStream(first, response, iterator, self.config.timeout_s)
+            return ModelStream(first, response, iterator, timeout)
 
         return await self._with_policy(model, call)
+
+
+def endpoint_options(config: ModelsConfig, name: str) -> dict[str, str]:
+    """litellm's ``api_base`` and ``api_key`` for a model in ``models.endpoints`` (none for any other model).
+
+    The key is read from its environment variable at each call, so it is never part of the configuration,
+    a record or a log line; a variable that is not set fails the call naming the variable.
+    """
+    endpoint = config.endpoints.get(name)
+    if endpoint is None:
+        return {}
+    api_key = _NO_KEY
+    if endpoint.api_key_env is not None:
+        api_key = os.environ.get(endpoint.api_key_env) or ""
+        if not api_key:
+            raise ConfigError(f"models.endpoints[{name!r}].api_key_env: the environment variable "
+                              f"{endpoint.api_key_env} is not set")
+    return {"api_base": endpoint.base_url, "api_key": api_key}
+
+
+def timeout_for(config: ModelsConfig, name: str) -> float:
+    """The per-call timeout of ``name``: its endpoint's ``timeout_s``, else ``models.timeout_s``."""
+    endpoint = config.endpoints.get(name)
+    return endpoint.timeout_s if endpoint is not None and endpoint.timeout_s else config.timeout_s
 
 
 class EmptyCompletion(RuntimeError):

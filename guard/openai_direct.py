@@ -10,10 +10,11 @@ HTTP client is aiohttp, one pooled session per event loop (``guard.per_loop``):
 it spends a fifth of httpx's CPU per call (``benchmarks/perf/client_cost.py``),
 and httpx alone took more than the proxy's whole per-request budget. Failures
 surface as the openai SDK's exceptions (``guard.upstream_errors``), as on the
-litellm path. The settings litellm reads are honoured: ``litellm.api_base`` /
-``api_key`` when the host set them, else ``OPENAI_BASE_URL`` /
-``OPENAI_API_BASE`` and ``OPENAI_API_KEY``. A call carrying litellm-only
-options (``api_base=...``, ``mock_response=...``) still goes through litellm.
+litellm path. A model's own server (``models.endpoints``) comes first; else the
+settings litellm reads are honoured: ``litellm.api_base`` / ``api_key`` when the
+host set them, else ``OPENAI_BASE_URL`` / ``OPENAI_API_BASE`` and
+``OPENAI_API_KEY``. A call carrying litellm-only options (``api_base=...``,
+``mock_response=...``) still goes through litellm.
 """
 
 from __future__ import annotations
@@ -99,15 +100,23 @@ class Upstream:
         return response
 
 
-def direct_upstream(model: str, params: dict[str, Any]) -> Upstream | None:
-    """The upstream to call ``model`` on directly, or None when the call needs litellm."""
+def direct_upstream(model: str, params: dict[str, Any], api_base: str | None = None,
+                    api_key: str | None = None) -> Upstream | None:
+    """The upstream to call ``model`` on directly, or None when the call needs litellm.
+
+    ``api_base`` and ``api_key`` name the model's own server (``models.endpoints``); else litellm's settings
+    and the environment do.
+    """
     if not model.startswith(PREFIX) or not _SDK_PARAMS.issuperset(params):
         return None
-    env = os.environ
-    api_key = litellm.api_key or litellm.openai_key or env.get("OPENAI_API_KEY")
+    base_url = api_base
+    if base_url is None:
+        env = os.environ
+        api_key = litellm.api_key or litellm.openai_key or env.get("OPENAI_API_KEY")
+        base_url = (litellm.api_base or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
+                    or "https://api.openai.com/v1")
     if not api_key:
         return None  # litellm raises its own, well-known error
-    base_url = litellm.api_base or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE") or "https://api.openai.com/v1"
     return loop_local(("openai_direct", base_url, api_key), lambda: Upstream(base_url, api_key))
 
 

@@ -105,7 +105,7 @@ class ChatCompletions:
                                      echo, arm_headers(arm))
             reply = await guard.acomplete(messages, model, arm=arm, user=user, **params)
         reply.model = echo
-        return Response(reply.model_dump_json(), media_type="application/json", headers=guard_headers(reply.guard))
+        return Response(reply.wire_json(), media_type="application/json", headers=guard_headers(reply.guard))
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
     """OpenAI parameters as keyword arguments; any other field goes to the upstream unchanged in ``extra_body``."""
@@ -157,5 +157,4 @@ async def _events(first: GuardedChatCompletionChunk, rest: AsyncGenerator[Guarde
 
 def _event(chunk: GuardedChatCompletionChunk, model: str) -> bytes:
     chunk.model = model
-    payload = chunk.model_dump_json(exclude={"guard"} if chunk.guard is None else None)
-    return b"data: " + payload.encode() + b"\n\n"
+    return b"data: " + chunk.wire_json().encode() + b"\n\n"

@@ -24,6 +24,7 @@ from guard.adapters.server.schemas import parse_json
 from guard.config import GuardConfig
 from guard.embeddings import DEFAULT_MODEL, get_embedder
 from guard.errors import ModelCallError
+from guard.llm import endpoint_options, timeout_for
 
 _PARAMS = frozenset({"encoding_format", "dimensions", "user"})
 
@@ -82,9 +83,10 @@ class Embeddings:
         extra = {k: v for k, v in data.items() if k not in _PARAMS and k not in ("model", "input")}
         if extra:
             rest["extra_body"] = extra
-        try:
+        try:  # a missing key variable of the model's endpoint fails as the upstream's error, naming the variable
             response = await litellm.aembedding(model=name, input=text, drop_params=True, num_retries=0,
-                                                timeout=self.config.models.timeout_s, **rest)
+                                                timeout=timeout_for(self.config.models, name),
+                                                **endpoint_options(self.config.models, name), **rest)
         except Exception as exc:  # noqa: BLE001 - mapped to the upstream's meaning
             raise api_error(ModelCallError(name, exc)) from None
         return Response(orjson.dumps(response.model_dump(exclude_none=True)), media_type="application/json")

@@ -60,6 +60,7 @@ def _logprobs(reply: Reply, asked: bool) -> dict[str, Any]:
 class FakeUpstream:
     script: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)  # each request's authorization header
     stream_cut: threading.Event = field(default_factory=threading.Event)  # a reader left a stream early
     responder: Callable[[dict[str, Any]], Reply] | None = None  # replies from the request itself, not the script
 
@@ -73,6 +74,7 @@ class FakeUpstream:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
                 fake.requests.append(body)
+                fake.authorizations.append(self.headers.get("authorization"))
                 if self.path.rstrip("/").endswith("/embeddings"):
                     fake._embed(self, body)
                     return
