@@ -29,6 +29,7 @@ from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.records import Records, json_response
+from guard.adapters.server.responses import Responses
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
@@ -63,6 +64,7 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
 
     routes = [
         Route("/v1/chat/completions", chat.create, methods=["POST"]),
+        Route("/v1/responses", Responses(chat).create, methods=["POST"]),
         Route("/v1/embeddings", embeddings.create, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/feedback", records.feedback, methods=["POST"]),
