@@ -65,9 +65,9 @@ def turn_messages(request: ResponsesRequest) -> list[dict[str, Any]]:
 
 
 def chat_params(request: ResponsesRequest) -> dict[str, Any]:
-    """The chat completions parameters this request asks for."""
+    """The chat completions parameters this request asks for (``user`` apart from them, as the pipeline takes it)."""
     params: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "parallel_tool_calls", "user"):
+    for name in ("temperature", "top_p", "parallel_tool_calls"):
         if getattr(request, name) is not None:
             params[name] = getattr(request, name)
     if request.max_output_tokens is not None:
@@ -79,6 +79,8 @@ def chat_params(request: ResponsesRequest) -> dict[str, Any]:
     text_format = (request.text or {}).get("format")
     if text_format is not None:
         params.update(_response_format(text_format))
+    if request.user is not None:  # as on chat completions: the upstream gets it in the body, guard records it
+        params["extra_body"] = {"user": request.user}
     effort = (request.reasoning or {}).get("effort")
     if effort is not None:
         params["reasoning_effort"] = effort

@@ -123,13 +123,14 @@ def test_a_held_answer_is_an_incomplete_response_filtered_for_review(start_proxy
     assert proxy.guard.review_for(response.model_extra["guard"]["request_id"]) is not None
 
 
-def test_the_answer_is_recorded_like_a_chat_completion(proxy):
-    response = proxy.client().responses.create(model=MODEL, input=QUESTION)
+def test_the_answer_is_recorded_like_a_chat_completion(proxy, upstream):
+    response = proxy.client().responses.create(model=MODEL, input=QUESTION, user="u-1")
     proxy.guard.writer.flush(timeout=5)
 
     record = proxy.guard.store.get_request(response.model_extra["guard"]["request_id"])
 
-    assert (record.question, record.answer) == (QUESTION, "Hello.")
+    assert (record.question, record.answer, record.user) == (QUESTION, "Hello.", "u-1")
+    assert upstream.requests[-1]["user"] == "u-1"
 
 
 def test_streaming_sends_the_official_events_then_the_verdict(proxy, upstream):
