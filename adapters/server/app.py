@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from guard.adapters.server.auth import check_bind, require_app
+from guard.adapters.server.check import Check
 from guard.adapters.server.completions import ChatCompletions, served_models
 from guard.adapters.server.embeddings import Embeddings, served_embedding_models
 from guard.adapters.server.errors import ApiError, api_error
@@ -67,6 +68,7 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
         Route("/v1/responses", Responses(chat).create, methods=["POST"]),
         Route("/v1/embeddings", embeddings.create, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/check", Check(guard, config, limits).create, methods=["POST"]),
         Route("/v1/feedback", records.feedback, methods=["POST"]),
         Route("/v1/requests/{request_id}", records.request, methods=["GET"]),
         Route("/v1/reviews", records.list_reviews, methods=["GET"]),
