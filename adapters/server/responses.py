@@ -34,11 +34,11 @@ class Responses:
         key = require_app(request, self.chat.config)
         data = parse_json(await read_body(request, self.chat.config.server.max_body_bytes))
         base = self.chat.variants.guard
-        turn = await open_turn(base, data)
-        overrides = validate(GuardOverrides, turn.request.guard) if turn.request.guard is not None else None
-        call = await self.chat.prepare(request, key, turn.request.model, overrides, turn.messages, turn.params,
-                                       turn.request.user)
-        with attributed_to(key.name if key else None):  # the record and any review item name the key
+        with attributed_to(key.name if key else None):  # the record, any review item and the state name the key
+            turn = await open_turn(base, data)
+            overrides = validate(GuardOverrides, turn.request.guard) if turn.request.guard is not None else None
+            call = await self.chat.prepare(request, key, turn.request.model, overrides, turn.messages, turn.params,
+                                           turn.request.user)
             if turn.request.stream:
                 events = stream_events(base, turn, call.stream(), call.echo)
                 return await _stream(events, call.guard.log, arm_headers(call.arm))

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from guard.attribution import current_key_name
 from guard.errors import InvalidRequest
 from guard.pipeline import Guard, _as_delta
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
@@ -29,20 +30,26 @@ class Turn:
     history: list[dict[str, Any]]  # the conversation so far and this turn's input, without instructions
     messages: list[dict[str, Any]]  # what the model gets: instructions first
     params: dict[str, Any]
+    key_name: str | None  # the API key it came with: the next turn must come with it too
 
 
 async def open_turn(guard: Guard, data: dict[str, Any]) -> Turn:
-    """Parse a request body and load the conversation it continues; bad input is ``InvalidRequest``."""
+    """Parse a request body and load the conversation it continues; bad input is ``InvalidRequest``.
+
+    Call it where the request is attributed to its key (``attributed_to``): only that key's responses continue.
+    """
     request = parse_request(data)
     history: list[dict[str, Any]] = []
+    key_name = current_key_name()
     if request.previous_response_id is not None:
-        found = await asyncio.to_thread(load_conversation, guard.store, request.previous_response_id)
+        found = await asyncio.to_thread(load_conversation, guard.store, request.previous_response_id, key_name)
         if found is None:
-            raise InvalidRequest(f"previous_response_id: no stored response {request.previous_response_id!r} "
-                                 "(it was created with store=false, or never)", "previous_response_id")
+            raise InvalidRequest(f"previous_response_id: no stored response {request.previous_response_id!r} for "
+                                 "this key (created with store=false, by another key, or never)",
+                                 "previous_response_id")
         history = found
     history = history + turn_messages(request)
-    return Turn(request, history, with_instructions(request.instructions, history), chat_params(request))
+    return Turn(request, history, with_instructions(request.instructions, history), chat_params(request), key_name)
 
 
 async def respond(guard: Guard, turn: Turn, reply: GuardedChatCompletion, model: str) -> dict[str, Any]:
@@ -97,6 +104,7 @@ async def _remember(guard: Guard, turn: Turn, builder: ResponseBuilder) -> None:
     if turn.request.store is False:
         return
     try:
-        await asyncio.to_thread(save_conversation, guard.store, builder.id, [*turn.history, builder.assistant_message()])
+        await asyncio.to_thread(save_conversation, guard.store, builder.id, [*turn.history, builder.assistant_message()],
+                                turn.key_name)
     except Exception as exc:  # noqa: BLE001 - the user gets the answer; the failure is logged
         guard.log.error("response_state_not_stored", response_id=builder.id, error=f"{type(exc).__name__}: {exc}")

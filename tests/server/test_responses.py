@@ -206,3 +206,16 @@ def test_the_response_and_stream_events_match_openais_schemas(proxy, upstream):
     assert events[-1]["type"] == "guard.verdict"
 
     assert_matches("Response", httpx.post(proxy.url + "/v1/responses", json={**body, "tools": TOOLS}).json())
+
+
+def test_only_the_key_that_created_a_response_continues_it(start_proxy, upstream):
+    from guard.config import key_digest
+
+    keys = {"sk-first-app-000001": "first", "sk-other-app-000001": "other"}
+    proxy = start_proxy(server={"keys": [{"name": name, "digest": key_digest(key)} for key, name in keys.items()]})
+    first = list(proxy.client("sk-first-app-000001").responses.create(model=MODEL, input=QUESTION, stream=True))
+    previous = first[0].response.id
+
+    proxy.client("sk-first-app-000001").responses.create(model=MODEL, input="And?", previous_response_id=previous)
+    with pytest.raises(openai.BadRequestError):
+        proxy.client("sk-other-app-000001").responses.create(model=MODEL, input="And?", previous_response_id=previous)

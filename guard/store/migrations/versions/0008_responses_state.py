@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("messages", JSON, nullable=False),
+        sa.Column("key_name", sa.String(64)),
     )
     op.create_index("ix_responses_created_at", "responses", ["created_at"])
 
