@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from tests.server.conftest import MODEL
+from tests.server.test_two_servers_postgres import postgres_schema  # noqa: F401 - a fixture
 from tests.support.fake_upstream import Reply
 from tests.support.openai_schema import assert_matches
 
@@ -69,6 +70,16 @@ def test_another_worker_on_the_same_store_continues_the_conversation(start_proxy
     first = start_proxy().client().responses.create(model=MODEL, input=QUESTION)
 
     start_proxy().client().responses.create(model=MODEL, input="And for exchanges?", previous_response_id=first.id)
+
+    assert upstream.requests[-1]["messages"][1] == {"role": "assistant", "content": "Thirty days."}
+
+
+def test_two_servers_on_one_postgresql_continue_each_others_conversations(start_proxy, upstream, postgres_schema):
+    upstream.script["fake-model"] = [Reply(text="Thirty days."), Reply(text="Fourteen days.")]
+    first = start_proxy(telemetry={"database": postgres_schema}).client().responses.create(model=MODEL, input=QUESTION)
+
+    start_proxy(telemetry={"database": postgres_schema}).client().responses.create(
+        model=MODEL, input="And for exchanges?", previous_response_id=first.id)
 
     assert upstream.requests[-1]["messages"][1] == {"role": "assistant", "content": "Thirty days."}
 
@@ -193,19 +204,23 @@ def test_bad_input_is_a_400_in_openai_error_shape(proxy, body, param):
     assert reply.json()["error"]["type"] == "invalid_request_error"
 
 
+def sse_events(proxy, body: dict) -> list[dict]:
+    with httpx.stream("POST", proxy.url + "/v1/responses", json={**body, "stream": True}) as reply:
+        return [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
+
+
 def test_the_response_and_stream_events_match_openais_schemas(proxy, upstream):
     upstream.script["fake-model"] = [Reply(text="Thirty days."), Reply(stream_pieces=["Thirty", " days."]),
-                                     Reply(tool_calls=[CALL])]
+                                     Reply(tool_calls=[CALL]), Reply(tool_calls=[CALL], stream_pieces=[])]
     body = {"model": MODEL, "input": QUESTION, "metadata": {"team": "support"}}
     assert_matches("Response", httpx.post(proxy.url + "/v1/responses", json=body).json())
-
-    with httpx.stream("POST", proxy.url + "/v1/responses", json={**body, "stream": True}) as reply:
-        events = [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
-    for event in events[:-1]:
-        assert_matches("ResponseStreamEvent", event)
-    assert events[-1]["type"] == "guard.verdict"
-
+    text_events = sse_events(proxy, body)
     assert_matches("Response", httpx.post(proxy.url + "/v1/responses", json={**body, "tools": TOOLS}).json())
+    tool_events = sse_events(proxy, {**body, "tools": TOOLS})
+
+    for event in text_events[:-1] + tool_events[:-1]:
+        assert_matches("ResponseStreamEvent", event)
+    assert text_events[-1]["type"] == tool_events[-1]["type"] == "guard.verdict"
 
 
 def test_only_the_key_that_created_a_response_continues_it(start_proxy, upstream):
