@@ -46,15 +46,15 @@ class _AsyncResponses:
     async def create(self, *, input: str | list[dict[str, Any]], model: str | None = None, stream: bool = False,
                      **kwargs: Any) -> GuardedResponse | AsyncGenerator[Any, None]:
         turn = await open_turn(self._guard, {"model": model, "input": input, "stream": stream, **kwargs})
-        call = (turn.messages, model)
         if stream:
-            return self._events(turn, self._guard.astream(*call, user=turn.request.user, **turn.params), model)
-        reply = await self._guard.acomplete(*call, user=turn.request.user, **turn.params)
+            chunks = self._guard.astream(turn.messages, model, user=turn.request.user, **turn.params)
+            return self._events(turn, chunks, model or self._guard.config.models.default)
+        reply = await self._guard.acomplete(turn.messages, model, user=turn.request.user, **turn.params)
         return GuardedResponse.model_validate(await respond(self._guard, turn, reply, model or reply.model))
 
     async def _events(self, turn: Turn, chunks: AsyncGenerator[GuardedChatCompletionChunk, None],
-                      model: str | None) -> AsyncGenerator[Any, None]:
-        async with aclosing(stream_events(self._guard, turn, chunks, model or self._guard.config.models.default)) as events:
+                      model: str) -> AsyncGenerator[Any, None]:
+        async with aclosing(stream_events(self._guard, turn, chunks, model)) as events:
             async for event in events:
                 yield as_event(event)
 

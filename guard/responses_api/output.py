@@ -100,7 +100,8 @@ class ResponseBuilder:
 
     # -- shapes ----------------------------------------------------------------
 
-    def _response(self, status: str, incomplete: str | None = None, meta: GuardMetadata | None = None) -> dict[str, Any]:
+    def _response(self, status: str, incomplete: str | None = None,
+                  meta: GuardMetadata | None = None) -> dict[str, Any]:
         r = self.request
         body: dict[str, Any] = {
             "id": self.id, "object": "response", "created_at": self.created_at, "status": status,
@@ -121,7 +122,8 @@ class ResponseBuilder:
             if status == "completed":
                 body["completed_at"] = int(time.time())
             u = meta.usage
-            body["usage"] = {"input_tokens": u.prompt_tokens, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            body["usage"] = {"input_tokens": u.prompt_tokens,
+                             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                              "output_tokens": u.completion_tokens, "output_tokens_details": {"reasoning_tokens": 0},
                              "total_tokens": u.prompt_tokens + u.completion_tokens}
             body["guard"] = meta.model_dump(mode="json")

@@ -68,30 +68,24 @@ async def stream_events(guard: Guard, turn: Turn, chunks: AsyncGenerator[Guarded
 
     Closing these events closes the guarded stream at once (the upstream call ends, the record says undelivered).
     """
-    async with aclosing(chunks):
-        async for event in _events(guard, turn, chunks, model):
-            yield event
-
-
-async def _events(guard: Guard, turn: Turn, chunks: AsyncIterator[GuardedChatCompletionChunk],
-                  model: str) -> AsyncIterator[Event]:
     builder: ResponseBuilder | None = None
     finish_reason = None
-    async for chunk in chunks:
-        if builder is None:
-            builder = ResponseBuilder(turn.request, "resp_" + chunk.id.removeprefix("chatcmpl-"), model)
-            for event in builder.start():
-                yield event
-        if chunk.guard is not None:
-            events = builder.finish(finish_reason, chunk.guard)
-            await _remember(guard, turn, builder)
-            for event in events:
-                yield event
-            continue
-        for choice in chunk.choices:
-            finish_reason = choice.finish_reason or finish_reason
-            for event in builder.add(choice.delta.model_dump(exclude_none=True)):
-                yield event
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            if builder is None:
+                builder = ResponseBuilder(turn.request, "resp_" + chunk.id.removeprefix("chatcmpl-"), model)
+                for event in builder.start():
+                    yield event
+            if chunk.guard is not None:
+                events = builder.finish(finish_reason, chunk.guard)
+                await _remember(guard, turn, builder)
+                for event in events:
+                    yield event
+                continue
+            for choice in chunk.choices:
+                finish_reason = choice.finish_reason or finish_reason
+                for event in builder.add(choice.delta.model_dump(exclude_none=True)):
+                    yield event
 
 
 def response_id(request_id: str) -> str:
@@ -104,7 +98,7 @@ async def _remember(guard: Guard, turn: Turn, builder: ResponseBuilder) -> None:
     if turn.request.store is False:
         return
     try:
-        await asyncio.to_thread(save_conversation, guard.store, builder.id, [*turn.history, builder.assistant_message()],
-                                turn.key_name)
+        conversation = [*turn.history, builder.assistant_message()]
+        await asyncio.to_thread(save_conversation, guard.store, builder.id, conversation, turn.key_name)
     except Exception as exc:  # noqa: BLE001 - the user gets the answer; the failure is logged
         guard.log.error("response_state_not_stored", response_id=builder.id, error=f"{type(exc).__name__}: {exc}")

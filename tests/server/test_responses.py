@@ -169,6 +169,18 @@ def test_the_stream_helper_assembles_the_final_response(proxy, upstream):
     assert final.model_extra["guard"]["tier"]
 
 
+def test_a_client_that_leaves_a_stream_cancels_the_upstream(proxy, upstream):
+    upstream.script["fake-model"] = [Reply(stream_pieces=[f"word{i} " for i in range(200)], chunk_delay_s=0.02)]
+
+    with httpx.stream("POST", proxy.url + "/v1/responses",
+                      json={"model": MODEL, "input": QUESTION, "stream": True}) as reply:
+        lines = reply.iter_lines()
+        received = [next(lines) for _ in range(16)]
+    assert any("word" in line for line in received)
+
+    assert upstream.stream_cut.wait(5), "the upstream kept streaming to a client that had left"
+
+
 def test_a_streamed_tool_call_arrives_as_function_call_events(proxy, upstream):
     upstream.script["fake-model"] = [Reply(tool_calls=[CALL], stream_pieces=[])]
 
