@@ -159,14 +159,29 @@ def test_streaming_sends_the_official_events_then_the_verdict(proxy, upstream):
     assert events[-2].response.model_extra["guard"]["request_id"] == verdict["request_id"]
 
 
-def test_the_stream_helper_assembles_the_final_response(proxy, upstream):
+def test_the_stream_helper_assembles_the_final_response_and_passes_the_verdict(proxy, upstream):
     upstream.script["fake-model"] = [Reply(stream_pieces=["Thirty", " days."])]
 
     with proxy.client().responses.stream(model=MODEL, input=QUESTION) as stream:
+        last = list(stream)[-1]
         final = stream.get_final_response()
 
     assert final.output_text == "Thirty days."
-    assert final.model_extra["guard"]["tier"]
+    assert last.type == "guard.verdict"
+    assert last.model_extra["guard"]["request_id"] == final.model_extra["guard"]["request_id"]
+
+
+def test_an_experiment_arm_serves_a_responses_request_as_it_serves_chat(start_proxy, upstream):
+    experiment = {"name": "concise-prompt", "assign_by": "user", "primary_metric": "edit_rate",
+                  "variants": [{"name": "control", "weight": 0.000001},  # an experiment needs two arms
+                               {"name": "concise", "weight": 1, "system_prompt": "concise-v2"}]}
+    proxy = start_proxy(experiments=[experiment], prompts={"concise-v2": "Answer in two sentences."})
+
+    raw = proxy.client().responses.with_raw_response.create(model=MODEL, input=QUESTION, user="u-1")
+
+    assert raw.headers["x-guard-variant"] == "concise"
+    assert raw.parse().model_extra["guard"]["experiment"] == {"name": "concise-prompt", "variant": "concise"}
+    assert upstream.requests[-1]["messages"][0] == {"role": "system", "content": "Answer in two sentences."}
 
 
 def test_a_client_that_leaves_a_stream_cancels_the_upstream(proxy, upstream):
