@@ -17,6 +17,7 @@ from contextlib import aclosing
 from typing import Any
 
 from guard.config import GuardConfig, configured, load_config
+from guard.errors import InvalidRequest
 from guard.pipeline import Guard
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
 from guard.responses_api import Turn, open_turn, respond, stream_events
@@ -46,6 +47,9 @@ class _AsyncResponses:
     async def create(self, *, input: str | list[dict[str, Any]], model: str | None = None, stream: bool = False,
                      **kwargs: Any) -> GuardedResponse | AsyncGenerator[Any, None]:
         turn = await open_turn(self._guard, {"model": model, "input": input, "stream": stream, **kwargs})
+        if turn.request.guard is not None:
+            raise InvalidRequest("guard: per-request overrides are the proxy's; configure the Client instead, "
+                                 "e.g. Client(product={'risk': 'high'})", "guard")
         if stream:
             chunks = self._guard.astream(turn.messages, model, user=turn.request.user, **turn.params)
             return self._events(turn, chunks, model or self._guard.config.models.default)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from openai.types.responses import Response
+
+from guard.errors import InvalidRequest
 
 from guard import AsyncClient, Client
 from tests.core.conftest import make_config
@@ -52,3 +55,13 @@ async def test_the_async_client_creates_responses_too(upstream):
 
     assert response.output_text == "Two years."
     assert response.guard.tier
+
+
+@pytest.mark.parametrize("fields, param", [({"tools": [{"type": "web_search"}]}, "tools.0"),
+                                           ({"guard": {"risk": "high"}}, "guard")])
+def test_what_cannot_be_served_is_an_invalid_request_naming_the_field(upstream, fields, param):
+    with Client(make_config(**LAYERS_OFF)) as client, pytest.raises(InvalidRequest) as caught:
+        client.responses.create(model=MODEL, input="How long is the warranty?", **fields)
+
+    assert caught.value.param == param
+    assert upstream.requests == []

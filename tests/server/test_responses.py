@@ -134,6 +134,17 @@ def test_a_held_answer_is_an_incomplete_response_filtered_for_review(start_proxy
     assert proxy.guard.review_for(response.model_extra["guard"]["request_id"]) is not None
 
 
+def test_a_held_streamed_answer_ends_incomplete_with_the_holding_message(start_proxy, upstream):
+    proxy = start_proxy(review={"enabled": True, "policy": "block", "tiers": ["low"]})
+    upstream.script["fake-model"] = [Reply(stream_pieces=["Ninety", " days."])]
+
+    events = list(proxy.client().responses.create(model=MODEL, input=QUESTION, stream=True))
+
+    assert [e.type for e in events[-2:]] == ["response.incomplete", "guard.verdict"]
+    assert "Ninety" not in "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert events[-1].model_extra["guard"]["review"]["held"] is True
+
+
 def test_the_answer_is_recorded_like_a_chat_completion(proxy, upstream):
     response = proxy.client().responses.create(model=MODEL, input=QUESTION, user="u-1")
     proxy.guard.writer.flush(timeout=5)
