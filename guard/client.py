@@ -1,4 +1,4 @@
-"""The drop-in client: ``Client().chat.completions.create(...)`` as with ``openai.OpenAI()``.
+"""The drop-in client: ``Client().chat.completions.create(...)`` and ``.responses.create(...)``, as ``openai.OpenAI()``.
 
 It lives in the core, not in ``adapters/``: it is the library's own API, plain
 Python over ``Guard`` with no web framework, and ``from guard import Client``
@@ -17,8 +17,11 @@ from contextlib import aclosing
 from typing import Any
 
 from guard.config import GuardConfig, configured, load_config
+from guard.errors import InvalidRequest
 from guard.pipeline import Guard
 from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
+from guard.responses_api import Turn, open_turn, respond, stream_events
+from guard.responses_api.types import GuardedResponse, as_event
 from guard.store import FeedbackRecord
 
 _DONE = object()
@@ -33,6 +36,31 @@ class _AsyncCompletions:
         if stream:
             return self._guard.astream(messages, model, **kwargs)
         return await self._guard.acomplete(messages, model, **kwargs)
+
+
+class _AsyncResponses:
+    """``responses.create`` as the openai SDK's: the Responses API over the same guarded chat pipeline."""
+
+    def __init__(self, guard: Guard):
+        self._guard = guard
+
+    async def create(self, *, input: str | list[dict[str, Any]], model: str | None = None, stream: bool = False,
+                     **kwargs: Any) -> GuardedResponse | AsyncGenerator[Any, None]:
+        turn = await open_turn(self._guard, {"model": model, "input": input, "stream": stream, **kwargs})
+        if turn.request.guard is not None:
+            raise InvalidRequest("guard: per-request overrides are the proxy's; configure the Client instead, "
+                                 "e.g. Client(product={'risk': 'high'})", "guard")
+        if stream:
+            chunks = self._guard.astream(turn.messages, model, user=turn.request.user, **turn.params)
+            return self._events(turn, chunks, model or self._guard.config.models.default)
+        reply = await self._guard.acomplete(turn.messages, model, user=turn.request.user, **turn.params)
+        return GuardedResponse.model_validate(await respond(self._guard, turn, reply, model or reply.model))
+
+    async def _events(self, turn: Turn, chunks: AsyncGenerator[GuardedChatCompletionChunk, None],
+                      model: str) -> AsyncGenerator[Any, None]:
+        async with aclosing(stream_events(self._guard, turn, chunks, model)) as events:
+            async for event in events:
+                yield as_event(event)
 
 
 class _Completions:
@@ -82,6 +110,10 @@ class _Completions:
                 except BaseException:  # noqa: BLE001 - cancelled, as asked
                     pass
 
+    def run(self, coro: Any) -> Any:
+        """``coro`` on the private loop, its result (or exception) in the caller's thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
     def close(self) -> None:
         """Stop the private loop; tasks left on it (litellm's logging worker) are cancelled, not abandoned.
 
@@ -94,6 +126,19 @@ class _Completions:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+class _Responses:
+    """``responses.create`` on the sync client, run on the chat completions' private loop."""
+
+    def __init__(self, completions: _Completions):
+        self._completions = completions
+        self._async = _AsyncResponses(completions._guard)
+
+    def create(self, *, input: str | list[dict[str, Any]], model: str | None = None, stream: bool = False,
+               **kwargs: Any) -> GuardedResponse | Iterator[Any]:
+        result = self._completions.run(self._async.create(input=input, model=model, stream=stream, **kwargs))
+        return self._completions._iterate(result) if stream else result
 
 
 async def _cancel_pending_tasks() -> None:
@@ -121,6 +166,7 @@ class AsyncClient:
         self._owns_guard = guard is None
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_AsyncCompletions(self.guard))
+        self.responses = _AsyncResponses(self.guard)
 
     async def feedback(self, request_id: str, *, rating: int | None = None, final_text: str | None = None,
                        comment: str | None = None, user: str | None = None,
@@ -153,6 +199,7 @@ class Client:
         self._owns_guard = guard is None
         self.guard = guard or Guard(_config(config, overrides))
         self.chat = _Chat(_Completions(self.guard))
+        self.responses = _Responses(self.chat.completions)
         # Its loop's upstream connections must close before the interpreter tears aiohttp down around them.
         self._finalizer = weakref.finalize(self, _close, self.chat.completions, self.guard if self._owns_guard else None)
 

@@ -170,8 +170,13 @@ class Guard:
         self._finish(state, await self._verdict(state, started, route=False), started, streamed=True, delivered=False)
 
     async def acheck(self, response: str, sources: Sequence[str | Source | dict[str, Any]],
-                     question: str | None = None) -> GuardMetadata:
-        """Verify an existing answer against given sources, without calling a model."""
+                     question: str | None = None, *, record: bool = False) -> GuardMetadata:
+        """Verify an existing answer against given sources, without calling a model.
+
+        ``record=True`` treats the answer as one guard served (the proxy's ``POST /v1/check``): it is recorded
+        and routed to review by its tier. Off by default, so evals and calibration that check many answers
+        leave neither records nor review items.
+        """
         started = time.perf_counter()
         messages = [{"role": "user", "content": question}] if question else []
         state = self._new_state(messages, "none", {})
@@ -180,14 +185,22 @@ class Guard:
         state.token_logprobs_reason = "check() verifies a given answer: no model call"
         state.answer = response
         state.samples = [response]
-        await self._run_phase(state, "after_model")
-        meta = await self._verdict(state, started, route=False)
+        try:
+            await self._run_phase(state, "after_model")
+            meta = await self._verdict(state, started, route=record)
+        except BaseException as exc:
+            if record:
+                self._fail(state, started, exc, streamed=False)
+            raise
         meta.model = None
+        if record:
+            self._finish(state, meta, started, streamed=False, delivered=not meta.review.held)
         return meta
 
-    def check(self, response: str, sources: Sequence[str | Source | dict[str, Any]], question: str | None = None) -> GuardMetadata:
+    def check(self, response: str, sources: Sequence[str | Source | dict[str, Any]], question: str | None = None,
+              *, record: bool = False) -> GuardMetadata:
         """Synchronous ``acheck``."""
-        return _run_sync(self.acheck(response, sources, question))
+        return _run_sync(self.acheck(response, sources, question, record=record))
 
     # -- start-up ----------------------------------------------------------
 

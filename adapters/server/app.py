@@ -23,12 +23,15 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from guard.adapters.server.auth import check_bind, require_app
+from guard.adapters.server.check import Check
 from guard.adapters.server.completions import ChatCompletions, served_models
 from guard.adapters.server.embeddings import Embeddings, served_embedding_models
 from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.limits import KeyLimits
+from guard.adapters.server.openapi import openapi_description
 from guard.adapters.server.overrides import Variants
 from guard.adapters.server.records import Records, json_response
+from guard.adapters.server.responses import Responses
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config
 from guard.errors import GuardError
@@ -61,10 +64,15 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
             {"id": name, "object": "model", "created": 0, "owned_by": name.partition("/")[0] if "/" in name else "guard"}
             for name in dict.fromkeys(names)]})
 
+    async def openapi(request: Request) -> Response:
+        return json_response(openapi_description())  # no key: it describes the routes, nothing served on them
+
     routes = [
         Route("/v1/chat/completions", chat.create, methods=["POST"]),
+        Route("/v1/responses", Responses(chat).create, methods=["POST"]),
         Route("/v1/embeddings", embeddings.create, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/check", Check(guard, config, limits).create, methods=["POST"]),
         Route("/v1/feedback", records.feedback, methods=["POST"]),
         Route("/v1/requests/{request_id}", records.request, methods=["GET"]),
         Route("/v1/reviews", records.list_reviews, methods=["GET"]),
@@ -72,6 +80,7 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
         Route("/v1/reviews/{review_id}/{action}", records.decide, methods=["POST"]),
         Route("/metrics", records.metrics, methods=["GET"]),
         Route("/healthz", records.healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
         Route("/readyz", records.readyz, methods=["GET"]),
         *_console(guard, config),
     ]

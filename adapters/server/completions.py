@@ -10,8 +10,9 @@ before the first chunk get their own status; later ones arrive as an
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -23,15 +24,16 @@ from guard.adapters.server.body import read_body
 from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.overrides import Variants
-from guard.adapters.server.schemas import FORWARDED, ChatRequest, parse_json, validate
+from guard.adapters.server.schemas import FORWARDED, ChatRequest, GuardOverrides, parse_json, validate
 from guard.attribution import attributed_to
-from guard.config import GuardConfig, key_digest
+from guard.config import ApiKey, GuardConfig, key_digest
 from guard.errors import ConfigError
 from guard.experiments.assign import with_system_prompt
 from guard.experiments.live import LiveExperiments
 from guard.metadata import ExperimentArm, GuardMetadata
+from guard.pipeline import Guard
 from guard.review import caller
-from guard.responses import GuardedChatCompletionChunk
+from guard.responses import GuardedChatCompletion, GuardedChatCompletionChunk
 
 _NOT_FORWARDED = frozenset({"model", "messages", "stream", "guard"})
 _DONE = b"data: [DONE]\n\n"
@@ -76,17 +78,30 @@ class ChatCompletions:
         key = require_app(request, self.config)
         data = parse_json(await read_body(request, self.config.server.max_body_bytes))
         body: ChatRequest = validate(ChatRequest, data)
-        model = self.resolve_model(body.model)
-        user = request.headers.get("x-guard-user") or body.user
+        call = await self.prepare(request, key, body.model, body.guard, data["messages"], upstream_params(data),
+                                  body.user)
+        with attributed_to(key.name if key else None):  # the record and any review item name the key
+            if body.stream:
+                return await _stream(call.stream(), call.guard.log, call.echo, arm_headers(call.arm))
+            reply = await call.complete()
+        reply.model = call.echo
+        return Response(reply.wire_json(), media_type="application/json", headers=guard_headers(reply.guard))
+
+    async def prepare(self, request: Request, key: ApiKey | None, model_name: str | None,
+                      overrides: GuardOverrides | None, messages: list[dict[str, Any]], params: dict[str, Any],
+                      user: str | None) -> GuardedCall:
+        """Everything a chat completion settles before its model call: the model, the experiment arm and the
+        guard serving it, the key's limits. The Responses API route reuses it, so both are one pipeline."""
+        model = self.resolve_model(model_name)
+        user = request.headers.get("x-guard-user") or user
         choice = await self.experiments.choose(user, os.urandom(8).hex())
         try:
-            guard = self.variants.for_request(body.guard, choice.variant if choice else None)
+            guard = self.variants.for_request(overrides, choice.variant if choice else None)
         except ConfigError as exc:  # the store's variant does not fit this worker's config (e.g. a knowledge base)
             assert choice is not None  # a request's own overrides fail as a 400, not this way
             self.variants.guard.log.error("experiment_variant_unusable", experiment=choice.arm.name,
                                           variant=choice.arm.variant, error=str(exc))
-            choice, guard = None, self.variants.for_request(body.guard)  # served unmarked: no record skews the test
-        messages = data["messages"]
+            choice, guard = None, self.variants.for_request(overrides)  # served unmarked: no record skews the test
         arm = None
         if choice is not None:
             arm = choice.arm
@@ -94,18 +109,31 @@ class ChatCompletions:
                 messages = with_system_prompt(messages, choice.system_prompt)
             if choice.variant.models and "default" in choice.variant.models:
                 model = guard.config.models.default  # the variant's model answers, whatever the client named
-        params = upstream_params(data)
         await self.limits.admit(key)
         # A retry of the same conversation by the same key joins its review item; the stream's task inherits this.
         caller.set(key_digest(request.headers.get("authorization") or ""))
-        echo = body.model or model  # `model` says the name the client sent, as the SDKs and cost tables expect
-        with attributed_to(key.name if key else None):  # the record and any review item name the key
-            if body.stream:
-                return await _stream(guard.astream(messages, model, arm=arm, user=user, **params), guard.log,
-                                     echo, arm_headers(arm))
-            reply = await guard.acomplete(messages, model, arm=arm, user=user, **params)
-        reply.model = echo
-        return Response(reply.wire_json(), media_type="application/json", headers=guard_headers(reply.guard))
+        # `echo` says the name the client sent, as the SDKs and cost tables expect
+        return GuardedCall(guard, messages, model, arm, user, params, echo=model_name or model)
+
+
+@dataclass
+class GuardedCall:
+    """A chat completion ready to run: ``complete()`` or ``stream()`` on the guard chosen for it."""
+
+    guard: Guard
+    messages: list[dict[str, Any]]
+    model: str
+    arm: ExperimentArm | None
+    user: str | None
+    params: dict[str, Any]
+    echo: str
+
+    def complete(self) -> Awaitable[GuardedChatCompletion]:
+        return self.guard.acomplete(self.messages, self.model, arm=self.arm, user=self.user, **self.params)
+
+    def stream(self) -> AsyncGenerator[GuardedChatCompletionChunk, None]:
+        return self.guard.astream(self.messages, self.model, arm=self.arm, user=self.user, **self.params)
+
 
 def upstream_params(data: dict[str, Any]) -> dict[str, Any]:
     """OpenAI parameters as keyword arguments; any other field goes to the upstream unchanged in ``extra_body``."""

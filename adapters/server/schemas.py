@@ -108,3 +108,18 @@ def validate(model: type[BaseModel], data: Any) -> Any:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"]) or None
         raise ApiError(400, f"{param or 'body'}: {first['msg']}", code="invalid_value", param=param) from None
+
+
+class SourceBody(_Strict):
+    id: str | None = Field(None, max_length=200)
+    title: str | None = Field(None, max_length=1_000)
+    text: str = Field(max_length=200_000)
+
+
+class CheckBody(_Strict):
+    """``POST /v1/check``: an answer made elsewhere, and the sources (or a knowledge base) to check it against."""
+
+    response: str = Field(min_length=1, max_length=200_000)
+    sources: list[str | SourceBody] | None = Field(None, max_length=100)
+    knowledge_base: str | None = Field(None, max_length=200, description="A name from server.knowledge_bases.")
+    question: str | None = Field(None, max_length=200_000)

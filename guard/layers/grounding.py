@@ -54,6 +54,12 @@ _shared: dict[tuple[str, str], KnowledgeBase] = {}
 _shared_lock = threading.Lock()
 
 
+async def knowledge_base_sources(config: GuardConfig, question: str) -> list[Source]:
+    """The passages of ``config``'s knowledge base for ``question``, as grounding lists them (on or off): what
+    ``POST /v1/check`` checks an answer against when it names a knowledge base. ``Skip`` says why there are none."""
+    return [_source(hit) for hit in await GroundingLayer(config)._search(question)]
+
+
 def shared_knowledge_base(config: KnowledgeBaseConfig) -> KnowledgeBase:
     """The process-wide open knowledge base for these settings (index loaded once)."""
     key = (str(Path(config.path).expanduser().resolve()), config.model_dump_json())

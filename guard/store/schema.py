@@ -263,3 +263,12 @@ experiments = Table(
     Column("started_at", UtcDateTime()),
     Column("ended_at", UtcDateTime()),
 )
+
+responses = Table(
+    "responses", metadata,
+    _id("id", primary_key=True),  # resp_...: the Responses API id a next turn names as previous_response_id
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("messages", Json, nullable=False),  # the conversation so far as chat messages, this turn's output last
+    Column("key_name", String(64)),  # the key that created it: only that key continues it
+    Index("ix_responses_created_at", "created_at"),
+)

@@ -30,6 +30,7 @@ from guard.store.schema import (
     feedback_events,
     outbox,
     requests,
+    responses,
     review_events,
     reviews,
 )
@@ -430,7 +431,8 @@ class Store:
     # -- housekeeping --------------------------------------------------------
 
     def purge_records(self, before: datetime, *, batch: int = 5000) -> int:
-        """Delete request records created before ``before``, with feedback and refused rows as old; how many records.
+        """Delete request records created before ``before``, with feedback, refused rows and Responses API state as
+        old; how many records.
 
         In batches, each its own transaction, so a large purge never holds a long lock.
         """
@@ -439,6 +441,7 @@ class Store:
         self._delete(feedback_events, of_old_feedback, feedback_events.c.id, batch)
         self._delete(feedback, old_feedback, feedback.c.request_id, batch)
         self._delete(dead_letters, dead_letters.c.at < before, dead_letters.c.id, batch)
+        self._delete(responses, responses.c.created_at < before, responses.c.id, batch)  # Responses API state
         return self._delete(requests, requests.c.created_at < before, requests.c.request_id, batch)
 
     def purge_reviews(self, before: datetime, *, batch: int = 5000) -> int:
