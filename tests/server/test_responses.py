@@ -11,7 +11,7 @@ import pytest
 from tests.server.conftest import MODEL
 from tests.server.test_two_servers_postgres import postgres_schema  # noqa: F401 - a fixture
 from tests.support.fake_upstream import Reply
-from tests.support.openai_schema import assert_matches
+from tests.support.openai_schemas import assert_matches
 
 QUESTION = "What is the refund window?"
 TOOLS = [{"type": "function", "name": "lookup_order", "description": "Find an order",

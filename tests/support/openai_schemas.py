@@ -22,7 +22,7 @@ from referencing.jsonschema import DRAFT202012
 
 SUBSET = Path(__file__).resolve().parent.parent / "data" / "openai_schemas.json"
 ROOTS = ("CreateChatCompletionResponse", "CreateChatCompletionStreamResponse", "ListModelsResponse",
-         "CreateEmbeddingResponse", "ErrorResponse")
+         "CreateEmbeddingResponse", "ErrorResponse", "Response", "ResponseStreamEvent")
 _URI = "urn:openai:openapi"
 
 
@@ -48,6 +48,12 @@ def _registry() -> Registry:
 def validator(name: str) -> Draft202012Validator:
     """A Draft 2020-12 validator for ``components.schemas[name]``, its ``$ref``s resolved in the document."""
     return Draft202012Validator({"$ref": f"{_URI}#/components/schemas/{name}"}, registry=_registry())
+
+
+def assert_matches(name: str, value: Any) -> None:
+    """``value`` is valid under ``components.schemas[name]``; the first error is the failure message."""
+    errors = sorted(validator(name).iter_errors(value), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
 
 
 def _nullable_as_null(schema: Any) -> Any:
