@@ -168,8 +168,8 @@ def test_more_choices_than_configured_is_the_clients_400_naming_n(start_proxy, u
     assert upstream.requests == []
 
 
-def test_an_unreachable_store_is_a_503_that_names_no_database_host(upstream):
-    """The app learns that guard's store is down, not where guard's database lives."""
+def _store_down_messages(url: str) -> list[str]:
+    """The 503 messages a held answer and a lookup get from a server whose store at ``url`` cannot be opened."""
     from sqlalchemy import create_engine
 
     from guard import Guard
@@ -178,8 +178,7 @@ def test_an_unreachable_store_is_a_503_that_names_no_database_host(upstream):
     from tests.server.conftest import RunningServer, server_config
 
     config = server_config(review={"enabled": True, "policy": "block"})
-    down = Store(create_engine("postgresql+psycopg://guard:secret@127.0.0.1:9/guard_db?connect_timeout=2"))
-    server = RunningServer(create_app(Guard(config, store=down), config))
+    server = RunningServer(create_app(Guard(config, store=Store(create_engine(url))), config))
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
     try:
         with pytest.raises(openai.InternalServerError) as caught:
@@ -187,8 +186,18 @@ def test_an_unreachable_store_is_a_503_that_names_no_database_host(upstream):
         looked_up = httpx.get(server.url + "/v1/requests/gr_any")
     finally:
         server.stop()
-
     assert caught.value.status_code == 503 and caught.value.body["code"] == "store_unavailable"
     assert looked_up.status_code == 503
-    for message in (caught.value.body["message"], _error(looked_up)["message"]):
+    return [caught.value.body["message"], _error(looked_up)["message"]]
+
+
+def test_an_unreachable_store_is_a_503_that_names_no_database_host(upstream):
+    """The app learns that guard's store is down, not where guard's database lives."""
+    for message in _store_down_messages("postgresql+psycopg://guard:secret@127.0.0.1:9/guard_db?connect_timeout=2"):
         assert "127.0.0.1" not in message and "guard_db" not in message and "postgresql" not in message
+
+
+def test_a_store_file_that_cannot_be_opened_is_a_503_that_names_no_path(upstream, tmp_path):
+    missing = tmp_path / "private-folder" / "guard.db"  # its folder does not exist: SQLite cannot open it
+    for message in _store_down_messages(f"sqlite:///{missing}"):
+        assert "private-folder" not in message and str(tmp_path) not in message
