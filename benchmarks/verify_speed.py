@@ -82,13 +82,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checks", type=int, default=40)
     parser.add_argument("--verifier", help="support.verifier to measure (default: the configured one)")
+    parser.add_argument("--precision", choices=["fp32", "int8"], help="support.precision (default: the configured one)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     single_threaded_blas()  # as guard serve does
 
     settings = {"telemetry": {"enabled": False}}
-    if args.verifier:
-        settings["support"] = {"verifier": args.verifier}
+    support = {"verifier": args.verifier, "precision": args.precision}
+    if any(support.values()):
+        settings["support"] = {k: v for k, v in support.items() if v}
     guard = Guard(load_config(**settings))
     all_cases = cases(wice_rows(), args.checks + 2)
     for answer, sources in all_cases[:2]:  # load and warm the models
@@ -105,7 +107,8 @@ def main() -> None:
             if report.status == "ok":
                 layers.setdefault(name, []).append(report.ms)
     wall = time.perf_counter() - started
-    result = {"verifier": guard.config.support.verifier, "checks": len(timings),
+    result = {"verifier": guard.config.support.verifier, "precision": guard.config.support.precision,
+              "checks": len(timings),
               "p50_ms": round(statistics.median(timings), 1),
               "p90_ms": round(statistics.quantiles(timings, n=10)[-1], 1),
               "checks_per_second": round(len(timings) / wall, 2),
