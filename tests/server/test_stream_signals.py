@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from guard.config import KnowledgeBaseConfig
+from guard.kb import KnowledgeBase
 from tests.server.conftest import MODEL
 from tests.support.fake_upstream import Reply
 
@@ -30,6 +34,37 @@ def test_a_streamed_answer_gets_the_signals_tier_and_review_decision_of_the_same
     assert streamed["signals"] == plain["signals"] and "token_confidence" in streamed["signals"]
     assert (streamed["tier"], streamed["confidence"]) == (plain["tier"], plain["confidence"])
     assert streamed["review"]["required"] is plain["review"]["required"] is False
+
+
+@pytest.fixture
+def refunds_kb(tmp_path):
+    """A knowledge base that answers the refund question: the answer below restates its chunk and cites it."""
+    folder, docs = tmp_path / "kb", tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("# Refunds\n\nRefunds are paid within 5 business days of the return.\n")
+    KnowledgeBase.open(KnowledgeBaseConfig(path=folder)).add([docs / "refunds.md"])
+    return folder
+
+
+def test_a_streamed_answer_from_the_knowledge_base_gets_the_tier_and_review_decision_of_the_same_answer_unstreamed(
+        start_proxy, upstream, refunds_kb):
+    proxy = start_proxy(knowledge_base={"path": str(refunds_kb)}, grounding={"enabled": True},
+                        support={"enabled": True}, citations={"enabled": True},
+                        review={"enabled": True, "tiers": ["low"], "policy": "flag"})
+    upstream.script["fake-model"] = [Reply(
+        text="Refunds are paid within 5 business days [1].", stream_pieces=["Refunds are paid ", "within 5 business days [1]."],
+        logprobs=[("Refunds", -0.01), (" are", -0.01), (" paid", -0.02), (" within", -0.01), (" 5", -0.03),
+                  (" business", -0.01), (" days", -0.01), (" [1].", -0.02)])]
+    question = [{"role": "user", "content": "How long do refunds take?"}]
+
+    plain = proxy.client().chat.completions.create(model=MODEL, messages=question).model_extra["guard"]
+    chunks = list(proxy.client().chat.completions.create(model=MODEL, messages=question, stream=True))
+    streamed = chunks[-1].model_extra["guard"]
+
+    assert [c["source_id"] for c in streamed["citations"]] == [c["source_id"] for c in plain["citations"]] != []
+    assert streamed["signals"] == plain["signals"] and {"retrieval", "support", "token_confidence"} <= set(plain["signals"])
+    assert (streamed["tier"], streamed["confidence"]) == (plain["tier"], plain["confidence"])
+    assert streamed["review"]["required"] is plain["review"]["required"]
 
 
 def test_a_stream_asks_the_upstream_for_log_probabilities_and_strips_them_when_only_guard_wanted_them(proxy, upstream):
