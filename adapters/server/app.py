@@ -92,7 +92,12 @@ def create_app(guard: Guard, config: GuardConfig, *, warm_up: Callable[[], Any] 
         await guard.aclose()  # in-flight requests are done (uvicorn waits): their records are flushed now
 
     async def error_response(request: Request, exc: Exception) -> Response:
-        return api_error(exc, guard.log).response()  # guard's logger: it masks PII in what an exception quotes
+        error = api_error(exc, guard.log)  # guard's logger: it masks PII in what an exception quotes
+        if error.status == 500 and guard.redactor.enabled:
+            # Starlette re-raises an unhandled exception to the server once answered, and the server's traceback
+            # quotes its text: masked there too.
+            exc.args = (guard.redactor.redact(str(exc)),)
+        return error.response()
 
     # Every exception gets the OpenAI error shape: the client's own mistakes (ApiError, InvalidRequest) a 4xx,
     # guard's own failures a 500 logged with the request id (guard.adapters.server.errors.api_error).

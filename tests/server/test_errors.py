@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import openai
 import pytest
 
 from guard.logs import configure_logging
 from tests.server.conftest import MODEL
+from tests.store.test_guard_recording import wait_for
 from tests.support.fake_upstream import Reply
 
 QUESTION = [{"role": "user", "content": "hi"}]
@@ -122,20 +125,30 @@ def test_unreachable_upstream_is_a_502(start_proxy, upstream, monkeypatch):
     assert caught.value.status_code == 502
 
 
-def test_an_unexpected_error_is_a_500_and_its_log_line_masks_personal_data(start_proxy, monkeypatch, capsys):
+def test_an_unexpected_error_is_a_500_and_its_log_line_masks_personal_data(start_proxy, monkeypatch, capsys, caplog):
     proxy = start_proxy(product={"pii_handling": "redact"}, logging={"format": "json"})
     configure_logging(proxy.guard.config.logging)  # what `guard serve` does
 
+    address = "@".join(("jane.doe", "example.com"))  # built at run time: a traceback quotes source lines
+
     async def broken(*_args, **_kwargs):
-        raise RuntimeError("no route for jane.doe@example.com")
+        raise RuntimeError(f"no route for {address}")
 
     monkeypatch.setattr(proxy.guard, "acomplete", broken)
-    with pytest.raises(openai.InternalServerError) as caught:
-        proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+    server_log = logging.getLogger("uvicorn.error")  # uvicorn's own lines do not reach the root logger
+    server_log.addHandler(caplog.handler)
+    try:
+        with pytest.raises(openai.InternalServerError) as caught:
+            proxy.client().chat.completions.create(model=MODEL, messages=QUESTION)
+        wait_for(lambda: "no route for" in caplog.text, 5)  # the server logs it once the answer is sent
+    finally:
+        server_log.removeHandler(caplog.handler)
 
     assert caught.value.body["code"] == "internal_error"
-    logged = capsys.readouterr().err
-    assert "unhandled_error" in logged and "jane.doe@example.com" not in logged
+    guards_line = capsys.readouterr().err
+    assert "unhandled_error" in guards_line and address not in guards_line
+    # the server's own traceback of the error (uvicorn logs what Starlette re-raises) is masked too
+    assert "no route for" in caplog.text and address not in caplog.text
 
 
 def test_guards_own_value_error_is_a_500_logged_with_the_request_id_not_the_clients_400(start_proxy, monkeypatch,
