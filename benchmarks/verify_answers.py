@@ -54,7 +54,7 @@ def score(args: argparse.Namespace) -> None:
     held = held_out_rows(load_rows(args.data), seed=0)
     started = time.perf_counter()
     with args.out.open("w") as out:
-        for half in (SELECT, REPORT):
+        for half in (args.half,) if args.half else (SELECT, REPORT):
             for file, rows in sorted(held[half].items()):
                 rows = rows[: args.limit]
                 claims = claim_rows(rows)
@@ -126,6 +126,7 @@ def main() -> None:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--limit", type=int, default=250, help="answers per file and half at most")
     s.add_argument("--int8", action="store_true", help="the verifiers' int8 graphs (support.precision: int8)")
+    s.add_argument("--half", choices=[SELECT, REPORT], help="score only this half (default: both)")
     t = sub.add_parser("table", help="answer-level figures per file at the shipped operating points")
     t.add_argument("--scores", type=Path, required=True)
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
