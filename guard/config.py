@@ -173,6 +173,9 @@ UNVERIFIED_STYLE = TierStyle(border_color="#95a5a6", icon="build", disclaimer=No
 class TiersConfig(_Section):
     high: float = Field(0.85, ge=0, le=1)
     medium: float = Field(0.60, ge=0, le=1)
+    unsure: float = Field(0.20, ge=0, le=1, description="Below this confidence an answer is low even when the "
+                          "support check flagged none of its claims: its other signals (token confidence, "
+                          "retrieval, consistency) say it is probably wrong.")
     styles: dict[str, TierStyle] = Field(
         default_factory=lambda: {
             "high": TierStyle(border_color="#27ae60", icon="check_circle", disclaimer=None, suggested_actions=["Use as is"]),

@@ -12,8 +12,9 @@ def tier_for(confidence: float | None, config: TiersConfig, flagged: bool | None
 
     ``flagged``: whether the support check listed a claim as unsupported (None when it judged nothing). The
     check's threshold is the risk level's operating point, so the tier follows it: a flagged answer is low
-    whatever its confidence, and one that passed is at least medium. A calibrated confidence alone stays near
-    the base rate where the verifier is weak, which would put most right answers of a hard domain in low.
+    whatever its confidence, and one that passed is at least medium unless its confidence is under
+    ``config.unsure`` (other signals against it). A calibrated confidence alone stays near the base rate where
+    the verifier is weak, which would put most right answers of a hard domain in low.
     """
     if flagged:
         return "low"
@@ -21,7 +22,7 @@ def tier_for(confidence: float | None, config: TiersConfig, flagged: bool | None
         return "medium" if flagged is False else "low"
     if confidence >= config.high:
         return "high"
-    if confidence >= config.medium or flagged is False:
+    if confidence >= config.medium or (flagged is False and confidence >= config.unsure):
         return "medium"
     return "low"
 

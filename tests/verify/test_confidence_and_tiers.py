@@ -78,3 +78,8 @@ def test_an_answer_with_an_unsupported_claim_is_low_whatever_its_confidence(conf
 @pytest.mark.parametrize(("confidence", "tier"), [(None, "medium"), (0.2, "medium"), (0.7, "medium"), (0.95, "high")])
 def test_an_answer_that_passed_the_support_check_is_at_least_medium(confidence, tier):
     assert tier_for(confidence, TiersConfig(), flagged=False) == tier
+
+
+def test_an_answer_that_passed_the_check_but_is_very_unsure_is_low():
+    assert tier_for(0.19, TiersConfig(), flagged=False) == "low"
+    assert tier_for(0.3, TiersConfig(unsure=0.4), flagged=False) == "low"
