@@ -81,7 +81,7 @@ class Generation:
 
 
 @dataclass(frozen=True)
-class Piece:
+class GenerationPart:
     """A streamed part of a generation; the last one has the finish reason and the usage."""
 
     text: str
@@ -119,7 +119,7 @@ class LlamaEngine:
                           usage=last.usage or Usage(0, 0), logprobs=logprobs)
 
     def stream(self, messages: list[dict[str, str]], sampling: Sampling,
-               cancelled: threading.Event | None = None) -> Iterator[Piece]:
+               cancelled: threading.Event | None = None) -> Iterator[GenerationPart]:
         """Yield the answer as it is generated; setting ``cancelled`` ends generation early."""
         with self._lock:
             prompt = self._prompt_tokens(messages)
@@ -128,7 +128,7 @@ class LlamaEngine:
                 yield piece
                 if cancelled is not None and cancelled.is_set():
                     break
-        yield Piece(text="", finish_reason=run.finish_reason, usage=Usage(len(prompt), run.completion_tokens))
+        yield GenerationPart(text="", finish_reason=run.finish_reason, usage=Usage(len(prompt), run.completion_tokens))
 
     def _prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
         self._load()
@@ -172,7 +172,7 @@ class _Run:
         self.finish_reason = "length"
         self.completion_tokens = 0
 
-    def pieces(self) -> Iterator[Piece]:
+    def pieces(self) -> Iterator[GenerationPart]:
         llama, sampling = self.llama, self.sampling
         # As create_completion seeds: the given seed, else one drawn from the previous seed.
         llama.set_seed(sampling.seed if sampling.seed is not None else random.Random(llama._seed).randint(0, 2**32))
@@ -217,10 +217,10 @@ class _Run:
         if released < len(text) or pending:
             yield self._piece(text, released, len(text), pending)
 
-    def _piece(self, text: str, start: int, end: int, tokens: list[tuple[int, TokenLogprob | None]]) -> Piece:
+    def _piece(self, text: str, start: int, end: int, tokens: list[tuple[int, TokenLogprob | None]]) -> GenerationPart:
         """The text from ``start`` to ``end`` and its tokens; a token cut by a stop sequence keeps only its part."""
         if self.recorder is None:
-            return Piece(text=text[start:end])
+            return GenerationPart(text=text[start:end])
         entries: list[TokenLogprob] = []
         position = start
         for token_end, entry in tokens:
@@ -232,7 +232,7 @@ class _Run:
                 break
             entries.append(entry)
             position = token_end
-        return Piece(text=text[start:end], logprobs=tuple(entries))
+        return GenerationPart(text=text[start:end], logprobs=tuple(entries))
 
 
 class _LogprobRecorder:

@@ -22,7 +22,7 @@ import litellm
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-from guard.adapters.llama_engine import Generation, LlamaEngine, Piece, PromptTooLong, Sampling, TokenLogprob
+from guard.adapters.llama_engine import Generation, GenerationPart, LlamaEngine, PromptTooLong, Sampling, TokenLogprob
 from guard.errors import ModelNotInstalled
 
 PREFIX = "local"
@@ -247,7 +247,7 @@ def _choice_logprobs(tokens: tuple[TokenLogprob, ...]) -> dict[str, Any]:
     ]}
 
 
-def _streaming_chunk(piece: Piece) -> GenericStreamingChunk | litellm.ModelResponseStream:
+def _streaming_chunk(piece: GenerationPart) -> GenericStreamingChunk | litellm.ModelResponseStream:
     if piece.logprobs:  # litellm's generic chunk has no place for logprobs; a custom provider may send OpenAI chunks
         return litellm.ModelResponseStream(choices=[litellm.utils.StreamingChoices(
             index=0, delta=litellm.utils.Delta(content=piece.text), logprobs=_choice_logprobs(piece.logprobs))])

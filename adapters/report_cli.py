@@ -50,7 +50,8 @@ def report(
 
     from guard.config import load_config
     from guard.errors import GuardError
-    from guard.report import build_report, render_html, render_terminal
+    from guard.report import build_report, render_html
+    from guard.adapters.report_terminal import render_terminal
     from guard.adapters.stores import open_recorded_store
     from guard.store.engine import display_name
 

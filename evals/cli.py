@@ -81,7 +81,7 @@ def run(
     from guard.evals.compare import compare_reports
     from guard.evals.html import write_html
     from guard.evals.report import Report
-    from guard.evals.run import checkpoint_path, eval_config, run_arm
+    from guard.evals.arm import checkpoint_path, eval_config, run_arm
     from guard.evals.suite import SuiteError, load_rows, load_suite, suite_file
     from guard.evals.terminal import print_comparison, print_report
     from guard.experiments.definitions import ExperimentError

@@ -27,6 +27,8 @@ from guard.webhook import WebhookSender
 # Who is asking, when the face knows: the proxy sets the digest of the request's key. Part of a conversation's
 # digest, so one app's repeat never joins another app's review item.
 caller: ContextVar[str | None] = ContextVar("guard_caller", default=None)
+# The word a reviewer picks (the route's or the form's action) and the decision it records.
+DECISIONS: dict[str, Decision] = {"approve": "approved", "edit": "edited", "reject": "rejected"}
 
 HELD_MESSAGE = "This answer is being checked by a person before it is shared. You will get it once it is reviewed."
 

@@ -30,7 +30,7 @@ from guard.adapters.server.errors import ApiError, api_error
 from guard.adapters.server.limits import KeyLimits
 from guard.adapters.server.openapi import openapi_description
 from guard.adapters.server.overrides import Variants
-from guard.adapters.server.records import Records, json_response
+from guard.adapters.server.record_routes import Records, json_response
 from guard.adapters.server.responses import Responses
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig, load_config

@@ -27,7 +27,7 @@ _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "no", "fig
 
 
 @dataclass(frozen=True)
-class Piece:
+class ChunkSpan:
     """A chunk of a document: ``text == document_text[start:end]``."""
 
     text: str
@@ -45,13 +45,13 @@ def section_label(title: str, heading: str) -> str:
     return HEADING_SEPARATOR.join(parts)
 
 
-def chunk_text(text: str, *, size: int, overlap: int, markdown: bool) -> list[Piece]:
+def chunk_text(text: str, *, size: int, overlap: int, markdown: bool) -> list[ChunkSpan]:
     sections = _sections(text) if markdown else [((), 0, len(text))]
-    pieces: list[Piece] = []
+    pieces: list[ChunkSpan] = []
     for path, start, end in sections:
         units = [span for unit in _units(text, start, end) for span in _split_long(text, *unit, size)]
         heading = HEADING_SEPARATOR.join(path)
-        pieces += [Piece(text[s:e], heading, s, e) for s, e in _pack(units, size, overlap)]
+        pieces += [ChunkSpan(text[s:e], heading, s, e) for s, e in _pack(units, size, overlap)]
     return pieces
 
 

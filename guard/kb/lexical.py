@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from guard.verify.text import STOPWORDS
+
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     title, heading, text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
@@ -37,11 +39,6 @@ SCORED_CHUNKS_BUDGET = 5_000
 _MAX_PHRASES = 16  # a pasted page as the question must not become a query over every word
 _WORD = re.compile(r"[^\s\"'`()\[\]{}<>,;:?!]+")
 _TOKEN = re.compile(r"[^\W_]+")
-_STOPWORDS = frozenset(
-    "a about an and are as at be been but by can could did do does for from had has have how i if in into is it its "
-    "me my of on or our should so than that the their them then there these they this to was we were what when where "
-    "which who why will with would you your".split()
-)
 
 
 class Reader(Protocol):
@@ -56,7 +53,7 @@ def query_phrases(query: str) -> list[str]:
     phrases: list[str] = []
     for word in _WORD.findall(query):
         tokens = _TOKEN.findall(word.lower())
-        if not tokens or (len(tokens) == 1 and tokens[0] in _STOPWORDS):
+        if not tokens or (len(tokens) == 1 and tokens[0] in STOPWORDS):
             continue
         phrase = '"' + " ".join(tokens) + '"'
         if phrase not in phrases:

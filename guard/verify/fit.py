@@ -9,7 +9,7 @@ the ``report`` half, which no fitted part saw.
 
 Writes ``params/offline.json`` (boosted trees over ``features.FEATURE_NAMES``); its thresholds and its
 confidence calibration are then chosen on the ``select`` half (``python -m guard.verify.thresholds``,
-``python -m guard.verify.combine --confidence``). Every figure printed is held
+``python -m guard.verify.fit_blend --confidence``). Every figure printed is held
 out: cross-validated within each file (grouped, synthetic pairs only from training
 folds) and across files (fit on one, test on the other). Needs scikit-learn (dev extra).
 """

@@ -122,10 +122,10 @@ class PairBuilder:
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    from guard.evals.metrics import auroc as _auroc
+    """NaN when a file holds one class only, so one such file cannot stop a training run."""
+    from sklearn.metrics import roc_auc_score
 
-    value = _auroc(labels, scores)
-    return float(value) if isinstance(value, float) else float("nan")
+    return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else float("nan")
 
 
 class Trainer:

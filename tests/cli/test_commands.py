@@ -176,7 +176,7 @@ def test_each_eval_run_keeps_its_reviews_in_a_scratch_store_of_its_own():
     # A scratch file shared by every run on the machine carried another guard version's schema and broke runs.
     from rich.console import Console
 
-    from guard.evals.run import eval_config
+    from guard.evals.arm import eval_config
     from guard.evals.suite import load_suite, suite_file
 
     suite = load_suite(suite_file("wice-dev"))

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from guard import Guard, GuardConfig
-from guard.evals.run import run_arm
+from guard.evals.arm import run_arm
 from guard.evals.suite import load_rows, load_suite
 from tests.evals.conftest import DETECTION_ROWS, write_suite
 

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from guard import Guard, GuardConfig
 from guard.evals.generation import citation_precision, citation_recall, source_recall
-from guard.evals.run import run_arm
+from guard.evals.arm import run_arm
 from guard.evals.suite import load_rows, load_suite
 from guard.metadata import Citation, UncitedSentence
 from tests.evals.conftest import ScriptedSupport, support_as_confidence, write_suite

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from guard.evals.html import render_html
 from guard.evals.plots import histogram, nice_ticks
-from guard.evals.run import run_arm
+from guard.evals.arm import run_arm
 from guard.evals.suite import load_rows, load_suite
 from tests.evals.conftest import DETECTION_ROWS, write_suite
 

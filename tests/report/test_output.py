@@ -8,8 +8,9 @@ import re
 
 from rich.console import Console
 
+from guard.adapters.report_terminal import render_terminal
 from guard.config import GuardConfig
-from guard.report import compute_report, render_html, render_html_fragment, render_terminal
+from guard.report import compute_report, render_html, render_html_fragment
 from tests.report.records import SINCE, UNTIL, feedback, request, review
 
 

@@ -21,7 +21,7 @@ WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 @dataclass
-class Piece:
+class DraftPiece:
     """Plain text, or a citation marker when ``marker`` is set (1-based source number)."""
 
     text: str
@@ -32,7 +32,7 @@ class Piece:
 class Segment:
     """A run of the draft; ``score`` is set when the run is an unsupported sentence."""
 
-    pieces: list[Piece]
+    pieces: list[DraftPiece]
     score: float | None = None
 
     @property
@@ -74,16 +74,16 @@ def draft_segments(draft: str, unsupported: list[dict[str, Any]]) -> list[Segmen
     return segments
 
 
-def _pieces(text: str) -> list[Piece]:
-    pieces: list[Piece] = []
+def _pieces(text: str) -> list[DraftPiece]:
+    pieces: list[DraftPiece] = []
     cursor = 0
     for match in MARKER.finditer(text):
         if match.start() > cursor:
-            pieces.append(Piece(text[cursor:match.start()]))
-        pieces.append(Piece(match.group(0), marker=int(match.group(1))))
+            pieces.append(DraftPiece(text[cursor:match.start()]))
+        pieces.append(DraftPiece(match.group(0), marker=int(match.group(1))))
         cursor = match.end()
     if cursor < len(text):
-        pieces.append(Piece(text[cursor:]))
+        pieces.append(DraftPiece(text[cursor:]))
     return pieces
 
 

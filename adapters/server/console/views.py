@@ -24,6 +24,7 @@ from guard.errors import AlreadyDecided, ReviewNotFound, StoreUnavailable
 from guard.pipeline import Guard
 from guard.report.build import build_report
 from guard.report.html import render_html_fragment
+from guard.review import DECISIONS
 
 from guard.adapters.server.auth import admin_key
 from guard.adapters.server.console.experiments import LABELS, experiment_reports, fmt
@@ -45,7 +46,6 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
 }
-DECISIONS = {"approve": "approved", "edit": "edited", "reject": "rejected"}
 
 
 class Console:

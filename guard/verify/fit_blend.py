@@ -1,6 +1,6 @@
 """Fit the blend of the trees and the cross-encoder on the held-out ``select`` split.
 
-    python -m guard.verify.combine --data ../shared/data [--model FOLDER] [--confidence]
+    python -m guard.verify.fit_blend --data ../shared/data [--model FOLDER] [--confidence]
 
 Scores the ``select`` rows with both verifiers, fits the blend's three numbers by logistic
 regression (files weighted equally; neither verifier trained on these rows), chooses the
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         "weights": weights,
         "thresholds": choose(scores, faithful, files),
         "chosen_on": {"split": "select", "seed": args.seed, "rows": {f: int((files == f).sum()) for f in sorted(set(files))}},
-        "provenance": {"command": "python -m guard.verify.combine", "support_model": model.params.get("provenance"),
+        "provenance": {"command": "python -m guard.verify.fit_blend", "support_model": model.params.get("provenance"),
                        "data": data_fingerprint(args.data)},
     }
     (args.out or params_path(PARAMS_FILE)).write_text(json.dumps(params, indent=2) + "\n")
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             summary[f"calibration_{verifier}"] = fit_platt(verifier_scores, faithful, file_weights(files))
             write_support_calibration(verifier, summary[f"calibration_{verifier}"],
                                       f"Platt scaling of the {verifier} verifier's capped scores on the held-out select "
-                                      "split, files weighted equally", "python -m guard.verify.combine --confidence",
+                                      "split, files weighted equally", "python -m guard.verify.fit_blend --confidence",
                                       params["provenance"]["data"])
     print(json.dumps(summary, indent=2))
 

@@ -23,9 +23,9 @@ from guard.adapters.server.schemas import DecisionBody, FeedbackBody, parse_json
 from guard.adapters.server.warmup import WarmUp
 from guard.config import GuardConfig
 from guard.pipeline import Guard
+from guard.review import DECISIONS
 from guard.store.models import RequestRecord, ReviewItem, ReviewStatus
 
-_DECISIONS = {"approve": "approved", "edit": "edited", "reject": "rejected"}
 _STATUSES = frozenset(get_args(ReviewStatus))
 
 
@@ -103,7 +103,7 @@ class Records:
         """A decision on a review item; the reviewer is the admin key's name, never what the body says."""
         key = require_admin(request, self.config)
         action = request.path_params["action"]
-        decision = _DECISIONS.get(action)
+        decision = DECISIONS.get(action)
         if decision is None:
             raise ApiError(404, f"no action {action!r}; use approve, edit or reject", code="not_found")
         raw = await read_body(request, self.config.server.max_body_bytes)
