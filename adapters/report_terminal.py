@@ -8,7 +8,7 @@ from rich.text import Text
 
 from guard.report.format import fmt, fmt_interval, fmt_status_value, fmt_target
 from guard.report.health import DEFS, MODEL_COLUMNS, TIER_COLUMNS, value_of
-from guard.report.model import HealthReport, Status
+from guard.report.model import Figures, HealthReport, Status
 
 _STYLES = {"PASS": "bold green", "WARN": "bold yellow", "FAIL": "bold red", "TOO FEW DATA": "yellow", "NO DATA": "dim",
            "OK": "green", "ALERT": "bold red"}
@@ -73,7 +73,7 @@ def _tier_table(report: HealthReport) -> Table:
         table.add_column(f"{tier} ({figs.requests})", justify="right", no_wrap=True)
     for key in TIER_COLUMNS:
         table.add_row(DEFS[key].label, *(
-            Text(fmt_status_value(value_of(figs, key), DEFS[key].unit, report.tier_health[tier].get(key)),
+            Text(_cell(figs, key, report.tier_health[tier].get(key)),
                  style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
             for tier, figs in report.by_tier.items()))
     return table
@@ -86,8 +86,13 @@ def _model_table(report: HealthReport) -> Table:
     for model, figs in report.by_model.items():
         table.add_column(f"{model} ({figs.requests})", justify="right", no_wrap=True)
     for key in MODEL_COLUMNS:
-        unit = DEFS[key].unit
-        table.add_row(DEFS[key].label, *(
-            f"{fmt(value_of(figs, key), unit)} ({fmt_interval(figs.intervals.get(key), unit)})"
-            if value_of(figs, key) is not None else fmt(None, unit) for figs in report.by_model.values()))
+        table.add_row(DEFS[key].label, *(_cell(figs, key) for figs in report.by_model.values()))
     return table
+
+
+def _cell(figs: Figures, key: str, status: str | None = None) -> str:
+    """A figure with its 95 % interval, as the health check shows it; ``too few data`` or ``no data`` without one."""
+    unit, value = DEFS[key].unit, value_of(figs, key)
+    if value is None:
+        return fmt_status_value(None, unit, status)
+    return f"{fmt(value, unit)} ({fmt_interval(figs.intervals.get(key), unit)})"

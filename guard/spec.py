@@ -212,8 +212,9 @@ def capacity(queries: ReportQueries, config: GuardConfig) -> Capacity:
     note = (f"guard takes {guard_ms:.1f} ms of CPU per answer (mean over {answered} answers), so one worker "
             f"serves about {per_worker:.0f} answers/s at {UTILISATION:.0%} busy")
     if peak is not None:
-        note += (f"; {spec.peak_concurrency_estimate} requests in flight at a p50 of {p50_s:.2f} s is "
-                 f"{spec.peak_concurrency_estimate / p50_s:.1f} requests/s")
+        at = f"{p50_s:.2f} s" if p50_s >= 1 else f"{p50_s * 1000:.0f} ms"
+        note += (f"; {spec.peak_concurrency_estimate} requests in flight at a p50 of {at} is "
+                 f"{spec.peak_concurrency_estimate / p50_s:,.1f} requests/s")
     if spec.daily_requests_estimate is not None:
         note += f"; {spec.daily_requests_estimate:,} a day is {spec.daily_requests_estimate / 86_400:.2f} requests/s on average"
     return Capacity(guard_ms_per_answer=round(guard_ms, 2), latency_p50_s=round(p50_s, 3),

@@ -72,6 +72,16 @@ def test_terminal_report_shows_the_summary_and_every_metric():
         assert label in text
 
 
+def test_the_terminal_tier_table_gives_each_figure_its_interval():
+    out = io.StringIO()
+    report = sample_report()
+    render_terminal(report, Console(file=out, width=240, color_system=None))
+    tier_table = out.getvalue().split("By confidence tier", 1)[1].split("By model", 1)[0]
+    deflection = next(line for line in tier_table.splitlines() if line.strip("│ ").startswith("Deflection"))
+    low, high = report.by_tier["high"].intervals["deflection"]
+    assert f"({low:.1%}–{high:.1%})" in deflection
+
+
 def test_an_empty_window_renders_and_reports_no_data_rather_than_zeros():
     report = compute_report([], [], [], since=SINCE, until=UNTIL, config=GuardConfig())
     assert report.requests == 0 and report.latency_ms.p95 is None and report.cost_usd is None
