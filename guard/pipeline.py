@@ -76,7 +76,6 @@ class Guard:
         support = self.config.support
         self.calibration = ActiveCalibration(self.store, configured_calibration(support.calibration, support.verifier),
                                              support.verifier, log=self.log)
-        self.calibration.refresh()  # the store is open already; later looks run on a thread every few seconds
         self.webhook = WebhookSender(self.config, self.store)
         self.purger = Purger(self.store, self.config)
         _warn_if_decisions_are_only_polled(self.config, self.log)

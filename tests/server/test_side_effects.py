@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,9 @@ print(json.dumps({"before": before, "after": after, "inside": inside, "guard_dir
 def test_a_host_keeps_its_environment_torch_threads_and_working_directory(tmp_path):
     """A library host's process after guard ran in it: no variable written, its torch thread count back as it
     set it once guard's forward is over, and no .guard/ folder in its working directory before anything is stored."""
+    host_env = {k: v for k, v in os.environ.items() if not k.startswith("GUARD_")}  # the default store, in cwd
     out = subprocess.run([sys.executable, "-c", HOST_PROBE], capture_output=True, text=True, check=True,
-                         cwd=tmp_path, timeout=300).stdout
+                         cwd=tmp_path, env=host_env, timeout=300).stdout
     probe = json.loads(out.strip().splitlines()[-1])
 
     assert probe["after"]["env"] == probe["before"]["env"]
