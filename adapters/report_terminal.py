@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -67,26 +69,27 @@ def _health_table(report: HealthReport) -> Table:
 
 def _tier_table(report: HealthReport) -> Table:
     """Tiers as columns, so it fits a terminal; values coloured against the same targets as the health check."""
-    table = Table(title="By confidence tier", title_justify="left")
-    table.add_column("Metric", no_wrap=True)
-    for tier, figs in report.by_tier.items():
-        table.add_column(f"{tier} ({figs.requests})", justify="right", no_wrap=True)
-    for key in TIER_COLUMNS:
-        table.add_row(DEFS[key].label, *(
-            Text(_cell(figs, key, report.tier_health[tier].get(key)),
-                 style=_STYLES.get(report.tier_health[tier].get(key, ""), ""))
-            for tier, figs in report.by_tier.items()))
-    return table
+    def cell(tier: str, figs: Figures, key: str) -> Text:
+        status = report.tier_health[tier].get(key)
+        return Text(_cell(figs, key, status), style=_STYLES.get(status or "", ""))
+
+    return _columns("By confidence tier", report.by_tier, TIER_COLUMNS, cell)
 
 
 def _model_table(report: HealthReport) -> Table:
     """Models as columns: the labelled hallucination estimate beside guard's flag rate, per served model."""
-    table = Table(title="By model", title_justify="left")
+    return _columns("By model", report.by_model, MODEL_COLUMNS, lambda _, figs, key: _cell(figs, key))
+
+
+def _columns(title: str, groups: dict[str, Figures], keys: tuple[str, ...],
+             cell: Callable[[str, Figures, str], str | Text]) -> Table:
+    """One column per group (a tier, a model), one row per metric."""
+    table = Table(title=title, title_justify="left")
     table.add_column("Metric", no_wrap=True)
-    for model, figs in report.by_model.items():
-        table.add_column(f"{model} ({figs.requests})", justify="right", no_wrap=True)
-    for key in MODEL_COLUMNS:
-        table.add_row(DEFS[key].label, *(_cell(figs, key) for figs in report.by_model.values()))
+    for name, figs in groups.items():
+        table.add_column(f"{name} ({figs.requests})", justify="right", no_wrap=True)
+    for key in keys:
+        table.add_row(DEFS[key].label, *(cell(name, figs, key) for name, figs in groups.items()))
     return table
 
 

@@ -21,7 +21,7 @@ from guard.config import RISK_DEFAULTS, GuardConfig
 from guard.experiments import sequential
 from guard.report.figures import figures
 from guard.report.health import targets
-from guard.report.query import ReportQueries, Slice
+from guard.report.query import Group, ReportQueries, Slice, merged
 
 if TYPE_CHECKING:
     from guard.store import Store
@@ -123,14 +123,13 @@ def spec_checks(config: GuardConfig) -> list[str]:
     return checks
 
 
-def model_evidence(queries: ReportQueries, config: GuardConfig) -> list[ModelEvidence]:
+def model_evidence(slices: dict[Group, Slice], variants: dict[str, list[str]], config: GuardConfig) -> list[ModelEvidence]:
     """Each served model's figures, aggregated by the database."""
     goals = targets(config)
     by_model: dict[str, Slice] = {}
-    for (_, model), data in queries.read(split=queries.until).slices.items():
+    for (_, model), data in slices.items():
         total = by_model.setdefault(model or "unknown", Slice())
         total += data
-    variants = queries.variants_by_model()
     evidence = []
     for model, data in sorted(by_model.items()):
         if not data.sums["answered"]:
@@ -187,7 +186,7 @@ def recommend(models: list[ModelEvidence]) -> str:
     return verdict + " — " + " | ".join(lines)
 
 
-def capacity(queries: ReportQueries, config: GuardConfig) -> Capacity:
+def capacity(queries: ReportQueries, slices: dict[Group, Slice], config: GuardConfig) -> Capacity:
     """Workers for the spec's load at the measured guard time per answer.
 
     guard's own time per answer (total minus the model's) is CPU on one core of a worker; the model's wait
@@ -200,7 +199,7 @@ def capacity(queries: ReportQueries, config: GuardConfig) -> Capacity:
         return Capacity(daily_requests_estimate=spec.daily_requests_estimate,
                         peak_concurrency_estimate=spec.peak_concurrency_estimate,
                         note="no answered request recorded yet: capacity needs guard's measured time per answer")
-    p50 = figures(queries.whole()).latency_ms.p50
+    p50 = figures(merged(slices.values())).latency_ms.p50
     p50_s = (p50 or 0.0) / 1000
     per_worker = UTILISATION * 1000 / guard_ms if guard_ms > 0 else math.inf  # answers per second per worker
     daily = peak = None
@@ -226,7 +225,8 @@ def capacity(queries: ReportQueries, config: GuardConfig) -> Capacity:
 def spec_report(config: GuardConfig, queries: ReportQueries) -> SpecReport:
     """The spec explained and checked against the records ``queries`` reads."""
     goals = targets(config)
-    models = model_evidence(queries, config)
+    slices = queries.read(split=queries.until).slices  # one read of the window serves models and capacity
+    models = model_evidence(slices, queries.variants_by_model(), config)
     return SpecReport(
         product=config.product.name, risk=config.product.risk.value,
         risk_meaning=RISK_MEANING[config.product.risk.value], settings=risk_settings(config),
@@ -234,7 +234,7 @@ def spec_report(config: GuardConfig, queries: ReportQueries) -> SpecReport:
         targets={"accuracy": goals["accuracy"].value if "accuracy" in goals else None,
                  "latency_p95_ms": goals["latency_p95_ms"].value,
                  "cost_per_answer_usd": goals["cost_per_answer_usd"].value if "cost_per_answer_usd" in goals else None},
-        models=models, recommendation=recommend(models), capacity=capacity(queries, config))
+        models=models, recommendation=recommend(models), capacity=capacity(queries, slices, config))
 
 
 def build_spec_report(store: Store, config: GuardConfig, *, since: datetime, until: datetime) -> SpecReport:

@@ -179,8 +179,7 @@ class Console:
         session = self.sessions.read(request)
         if session is None:
             return _to_login(request)
-        window = request.query_params.get("window")
-        window = window if window in WINDOWS else "7d"
+        window = _window(request, "7d")
         until = datetime.now(timezone.utc)
         report = await asyncio.to_thread(build_report, self.guard.store, since=until - WINDOWS[window][1], until=until,
                                          config=self.config)
@@ -193,8 +192,7 @@ class Console:
         session = self.sessions.read(request)
         if session is None:
             return _to_login(request)
-        window = request.query_params.get("window")
-        window = window if window in WINDOWS else "30d"
+        window = _window(request, "30d")
         reports = await asyncio.to_thread(experiment_reports, self.guard.store, WINDOWS[window][1])
         return self._page(request, "experiments.html", session, reports=reports, labels=LABELS, fmt=fmt,
                           window=window, windows=WINDOWS)
@@ -246,3 +244,9 @@ async def _form(request: Request) -> dict[str, str]:
             return {}
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}
+
+
+def _window(request: Request, default: str) -> str:
+    """The page's ``window`` parameter, or ``default`` when it names none of ``WINDOWS``."""
+    window = request.query_params.get("window")
+    return window if window in WINDOWS else default
