@@ -76,6 +76,7 @@ class Guard:
         support = self.config.support
         self.calibration = ActiveCalibration(self.store, configured_calibration(support.calibration, support.verifier),
                                              support.verifier, log=self.log)
+        self.calibration.refresh()  # now, so the first answer is calibrated; a store not yet created stays so
         self.webhook = WebhookSender(self.config, self.store)
         self.purger = Purger(self.store, self.config)
         _warn_if_decisions_are_only_polled(self.config, self.log)

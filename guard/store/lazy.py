@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from guard.store.engine import sqlite_file
 from guard.store.store import Store, open_store
 
 
@@ -33,6 +34,13 @@ class LazyStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened, name)
+
+    def active_calibration(self) -> dict[str, Any] | None:
+        """A store never created holds no calibration: asking (a ``Guard`` does when built) must not create it."""
+        file = sqlite_file(self._url)
+        if self._store is None and file is not None and not file.exists():
+            return None
+        return self.opened.active_calibration()
 
     def close(self) -> None:
         """Release the store if it was ever opened; a store never opened stays unopened."""

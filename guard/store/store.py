@@ -7,8 +7,9 @@ written raises ``StoreUnavailable``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,11 +43,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Stores open one at a time in a process: two Guards first using one SQLite file from two threads would
+# otherwise migrate it at once (one fails on the lock, and disposing its engine mid-DDL can crash sqlite3).
+_OPENING = threading.Lock()
+
+
 def open_store(url: str, *, busy_timeout_s: float = 5.0) -> "Store":
     """Open (creating and migrating to the newest schema) the store at a path or URL."""
     engine = create_store_engine(url, busy_timeout_s=busy_timeout_s)
     try:
-        migrate(engine)
+        with _OPENING:
+            migrate(engine)
     except (OperationalError, InterfaceError) as exc:
         engine.dispose()
         raise StoreUnavailable(f"cannot open the store at {engine.url.render_as_string()}: {exc.orig or exc}") from exc
