@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from guard.extras import require
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -145,6 +147,7 @@ class LlamaEngine:
         """Load the model the first time it is needed; called with the lock held."""
         if self._llama is not None:
             return
+        require("local", "llama_cpp", purpose="the embedded model")
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

@@ -34,6 +34,9 @@ def serve(
     workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: server.workers, 1)."),
 ) -> None:
     """Serve the OpenAI-compatible proxy: point an OpenAI SDK's base_url at http://HOST:PORT/v1."""
+    from guard.extras import require
+
+    require("server", "starlette", "uvicorn", "jinja2", "itsdangerous", purpose="guard serve")
     from guard.adapters.server.auth import check_bind
     from guard.config import load_config
     from guard.errors import ConfigError

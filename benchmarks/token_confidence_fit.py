@@ -201,7 +201,7 @@ def evaluate(name: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray, fit_ha
              intercept: float) -> dict[str, Any]:
     from guard.evals.metrics import balanced_accuracy
     from guard.verify.calibration import expected_calibration_error, logit, sigmoid
-    from guard.verify.fit import fit_platt
+    from guard.verify.calibration import fit_platt
 
     fitted = fit_platt(x[fit_half], y[fit_half])
     a, b = fitted["intercept"], fitted["slope"]

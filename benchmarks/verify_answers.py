@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from guard.verify import contradictions, is_factual, split_claims
-from guard.verify.splits import REPORT, SELECT, Row, load_rows
+from guard.training.splits import REPORT, SELECT, Row, load_rows
 
 
 def claim_rows(rows: list[Row]) -> list[tuple[int, str, list[str], str | None]]:
@@ -48,7 +48,7 @@ def specifics(claim: str, sources: list[str]) -> list[str]:
 
 def score(args: argparse.Namespace) -> None:
     from guard.verify.combined import CombinedVerifier
-    from guard.verify.train import held_out_rows
+    from guard.training.train import held_out_rows
 
     verifier = CombinedVerifier(int8=args.int8)
     held = held_out_rows(load_rows(args.data), seed=0)
@@ -80,7 +80,7 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high")) 
 
     from guard.evals.metrics import Undefined, auroc, balanced_accuracy, bootstrap_intervals
     from guard.verify.offline import params_path
-    from guard.verify.operating_points import Scored, by_file, load
+    from guard.training.operating_points import Scored, by_file, load
 
     params = _json.loads(params_path("combined.json").read_text())
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}

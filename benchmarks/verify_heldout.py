@@ -2,7 +2,7 @@
 
     python benchmarks/verify_heldout.py --data ../shared/data [--limit 600] [--model FOLDER] [--combined JSON] [--json out.json]
 
-The split is ``guard.verify.splits`` (grouped by source document, seed 0): the shipped
+The split is ``guard.training.splits`` (grouped by source document, seed 0): the shipped
 verifier never trained on these rows, and neither its thresholds nor its calibration were
 chosen on them (those used the ``select`` half). Figures are development figures all the
 same: the files come from the distributions it trained on. The baseline
@@ -39,8 +39,8 @@ from guard.verify import contradictions  # noqa: E402
 from guard.verify.combined import CombinedVerifier  # noqa: E402
 from guard.verify.offline import OfflineVerifier  # noqa: E402
 from guard.verify.support_model import SupportModelVerifier  # noqa: E402
-from guard.verify.splits import REPORT, Row, load_rows  # noqa: E402
-from guard.verify.train import held_out_rows  # noqa: E402
+from guard.training.splits import REPORT, Row, load_rows  # noqa: E402
+from guard.training.train import held_out_rows  # noqa: E402
 
 BASELINE = Path(__file__).parent / "baselines" / "offline-fitted-on-dev-files.json"
 

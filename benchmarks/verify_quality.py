@@ -2,7 +2,7 @@
 
     python benchmarks/verify_quality.py --data ../shared/data [--speed-rows 100] [--speed-only] [--json out.json]
 
-Quality is held out (the same protocol as ``python -m guard.verify.fit``): 5-fold
+Quality is held out (the same protocol as ``python -m guard.training.fit``): 5-fold
 grouped cross-validation within each labelled file, synthetic pairs only from
 training folds, plus fitting on the other file only. Beside it, the trivial floors:
 answer length alone and plain MiniLM max cosine. Speed is ``Guard.check`` end to
@@ -25,7 +25,7 @@ from guard.config import load_config  # noqa: E402
 from guard.embeddings import DEFAULT_MODEL  # noqa: E402
 from guard.pipeline import Guard  # noqa: E402
 from guard.verify import fit  # noqa: E402
-from guard.verify.data import Example, load_dir  # noqa: E402
+from guard.training.data import Example, load_dir  # noqa: E402
 from guard.verify.encoder import TextEncoder  # noqa: E402
 
 

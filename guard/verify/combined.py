@@ -3,7 +3,7 @@
 They fail in different places: the trees (MiniLM alignment, lexical and mismatch features) hold
 on claims checked against cited pages, the cross-encoder on summaries and dialogue, where a
 claim's meaning depends on word order the features do not see. Their log-odds are blended by a
-logistic regression fitted on the held-out ``select`` split (``python -m guard.verify.fit_blend``):
+logistic regression fitted on the held-out ``select`` split (``python -m guard.training.fit_blend``):
 
     log-odds = intercept + w_offline * logit(trees) + w_model * logit(cross-encoder)
 
@@ -53,7 +53,7 @@ class CombinedVerifier(SupportVerifier):
             params = json.loads(path.read_text())
         except FileNotFoundError:
             raise FileNotFoundError(f"combined verifier parameters not found at {path}; "
-                                    "run python -m guard.verify.fit_blend") from None
+                                    "run python -m guard.training.fit_blend") from None
         self.weights = {k: float(v) for k, v in params["weights"].items()}
         self.thresholds = read_thresholds(params)
         self.penalties: dict[str, float] | None = (params.get("specifics") or {}).get("penalties")

@@ -126,7 +126,7 @@ def cap(probability: float, findings: Sequence[Finding]) -> float:
 
 
 def finding_group(finding: Finding) -> str:
-    """What a finding is evidence of, in the groups whose weight ``guard.verify.operating_points`` fits:
+    """What a finding is evidence of, in the groups whose weight ``guard.training.operating_points`` fits:
     a name in no source (often a paraphrase or chit-chat), a value in no source, a value a source states
     otherwise (nearly always wrong), a negation, and apart from all of them an amount of money: a price or fee
     the sources do not state is the hallucination a product can least afford, and too rare in the public

@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from guard.extras import require
 from guard.threads import model_forward, run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.features import windows
@@ -32,6 +33,7 @@ class CrossEncoderVerifier(SupportVerifier):
 
     @cached_property
     def model(self):  # noqa: ANN201 - sentence_transformers.CrossEncoder, imported lazily
+        require("train", "sentence_transformers", purpose="support.verifier: cross_encoder")
         from sentence_transformers import CrossEncoder
 
         return CrossEncoder(self.model_name, device="cpu")

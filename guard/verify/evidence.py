@@ -1,6 +1,6 @@
 """What the support cross-encoder reads: the claim (with its question) and the source sentences that fit.
 
-Training (``guard.verify.train``) and inference (``guard.verify.support_model``) both build
+Training (``guard.training.train``) and inference (``guard.verify.support_model``) both build
 their pairs here, so the model is used exactly as it was trained: evidence longer than the
 model reads is cut to the sentences that share the most (rarer) words with the claim, kept in
 their original order, until the pair fits ``max_length`` word pieces. Choosing by shared words

@@ -2,7 +2,7 @@
 
 Needs no download beyond the packaged MiniLM. The trees' parameters live in
 ``params/offline.json`` and are reproduced from the labelled data by
-``python -m guard.verify.fit``.
+``python -m guard.training.fit``.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ class OfflineVerifier(SupportVerifier):
         try:
             params = json.loads(path.read_text())
         except FileNotFoundError:
-            raise FileNotFoundError(f"offline verifier parameters not found at {path}; run python -m guard.verify.fit") from None
+            raise FileNotFoundError(f"offline verifier parameters not found at {path}; run python -m guard.training.fit") from None
         self.model = BoostedTrees.from_dict(params["model"])
         if self.model.features != FEATURE_NAMES:
             raise ValueError(f"{path} was fitted on features {self.model.features}, this code computes {FEATURE_NAMES}; refit it")
         self.embedding_model: str = params["embedding_model"]
-        # Chosen per risk level on held-out data by ``python -m guard.verify.thresholds``.
+        # Chosen per risk level on held-out data by ``python -m guard.training.offline_thresholds``.
         self.thresholds = read_thresholds(params)
         self.int8 = int8
 

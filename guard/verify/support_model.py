@@ -1,10 +1,10 @@
 """A MiniLM cross-encoder fine-tuned for support (``support.verifier: support_model``).
 
-Trained by ``python -m guard.verify.train`` on the shared labelled pairs and exported by
-``python -m guard.verify.export`` (weights in ``guard/verify/models/support-minilm/``, fp16;
-the network is ``guard.verify.scorer``). It runs on ONNX Runtime (the encoder exported on first
-use into guard's cache folder as in ``guard.onnx_encoder``, the mean pooling and the linear head in
-numpy), so a serving process does not load torch; torch is the fallback when no graph can be made.
+Trained by ``python -m guard.training.train`` on the shared labelled pairs and exported by
+``python -m guard.training.export`` (weights in ``guard/verify/models/support-minilm/``, fp16;
+the network is ``guard.training.scorer``). It runs on ONNX Runtime (the encoder through the graph
+guard ships, ``guard.onnx_encoder``; the mean pooling and the linear head in numpy), so a serving
+process needs no torch.
 
 Before the cross-encoder reads a pair, the source sentences that share the most words with
 the claim are chosen until the pair fits the model (``guard.verify.evidence``, the same cut as in training).
@@ -28,14 +28,14 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from guard.embeddings import length_batches
-from guard.onnx_encoder import load_or_none
+from guard.onnx_encoder import OnnxEncoder
 from guard.threads import model_forward, run_model
 from guard.verify.base import SupportScores, SupportVerifier
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
 from guard.verify.thresholds import read_thresholds
 
 PARAMS_FILE = "support.json"
-HEAD_FILE = "head.safetensors"  # the linear head beside the encoder's own files (``guard.verify.scorer`` writes it)
+HEAD_FILE = "head.safetensors"  # the linear head beside the encoder's own files (``guard.training.scorer`` writes it)
 T = TypeVar("T")
 
 
@@ -72,30 +72,27 @@ class SupportModelVerifier(SupportVerifier):
     name = "support_model"
     uses_question = True
 
-    def __init__(self, folder: str | Path | None = None, batch_size: int = 32, int8: bool = False):
+    def __init__(self, folder: str | Path | None = None, int8: bool = False):
         self.folder = Path(folder) if folder else model_dir()
         try:
             self.params = json.loads((self.folder / PARAMS_FILE).read_text())
         except FileNotFoundError:
-            raise FileNotFoundError(f"support model not found at {self.folder}; run python -m guard.verify.train") from None
+            raise FileNotFoundError(f"support model not found at {self.folder}; run python -m guard.training.train") from None
         self.max_length = int(self.params["max_length"])
         self.thresholds: dict[str, float] = read_thresholds(self.params)
-        self.batch_size = batch_size
         self.int8 = int8
         self._tokens: _ByContent[int] = _ByContent()
         self._logits: _ByContent[float] = _ByContent()  # a repeated answer against the same sources costs nothing
         self._load_lock = threading.Lock()
-        self._runtime: _OnnxScorer | _TorchScorer | None = None
+        self._runtime: _OnnxScorer | None = None
         self._counter = None
 
     @property
-    def runtime(self) -> _OnnxScorer | _TorchScorer:
+    def runtime(self) -> _OnnxScorer:
         """Loaded once, on first use, whichever thread gets there first."""
         with self._load_lock:
             if self._runtime is None:
-                encoder = load_or_none(self.folder, self.max_length, self.int8)
-                self._runtime = (_OnnxScorer(encoder, self.folder) if encoder is not None
-                                 else _TorchScorer(self.folder, self.max_length, self.batch_size))
+                self._runtime = _OnnxScorer(OnnxEncoder(self.folder, self.max_length, self.int8), self.folder)
             return self._runtime
 
     def load(self) -> None:
@@ -152,7 +149,7 @@ class SupportModelVerifier(SupportVerifier):
 class _OnnxScorer:
     """The encoder on ONNX Runtime, its token vectors mean-pooled and read by the head, as ``SupportScorer`` does."""
 
-    def __init__(self, encoder, folder: Path):  # noqa: ANN001 - a guard.onnx_encoder.OnnxEncoder
+    def __init__(self, encoder: OnnxEncoder, folder: Path):
         from safetensors.numpy import load_file
 
         head = load_file(str(folder / HEAD_FILE))
@@ -167,31 +164,4 @@ class _OnnxScorer:
             for batch in length_batches([len(e.ids) for e in encodings]):
                 vectors = self.encoder.token_vectors([encodings[i] for i in batch])
                 logits[batch] = np.stack([v.mean(axis=0) for _, v in vectors]) @ self.weight + self.bias
-        return logits
-
-
-class _TorchScorer:
-    """``guard.verify.scorer.SupportScorer`` on torch, where ONNX Runtime is not available."""
-
-    def __init__(self, folder: Path, max_length: int, batch_size: int = 32):
-        from transformers import AutoTokenizer
-
-        from guard.verify.scorer import SupportScorer
-
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self.model = SupportScorer.load(folder)
-        self.max_length = max_length
-        self.batch_size = batch_size
-
-    def logits(self, inputs: list[tuple[str, str]]) -> np.ndarray:
-        import torch
-
-        order = sorted(range(len(inputs)), key=lambda i: len(inputs[i][0]) + len(inputs[i][1]))  # little padding
-        logits = np.zeros(len(inputs))
-        with torch.inference_mode(), model_forward():
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                encoded = self.tokenizer([inputs[i][0] for i in batch], [inputs[i][1] for i in batch], truncation=True,
-                                         max_length=self.max_length, padding=True, return_tensors="pt")
-                logits[batch] = self.model(**encoded).numpy()
         return logits

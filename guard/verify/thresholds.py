@@ -31,7 +31,7 @@ def answer_threshold(threshold: float, claims: np.ndarray | int, exponent: float
 
     Each claim is one more chance to flag a faithful answer by mistake, so the claims of a long answer are
     held to a lower bar (exponent 0: every claim to the same one). The exponent is chosen with the thresholds
-    (``guard.verify.operating_points``).
+    (``guard.training.operating_points``).
     """
     return threshold * np.power(np.maximum(claims, 1), -exponent)
 
@@ -91,44 +91,3 @@ def choose(scores: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[
                         "false_flag_rate": round(max((ff for ff, _ in per_file if not np.isnan(ff)), default=0.0), 4),
                         "catch_rate": round(min((c for _, c in per_file if not np.isnan(c)), default=1.0), 4)}
     return result
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Choose the offline verifier's thresholds on the ``select`` split and write them into its parameters.
-
-    Only rows the verifier was not fitted on are used: every file's ``select`` half when it was fitted
-    on the split's training side (``guard.verify.fit --split``), else only the ``train/`` files.
-    """
-    import argparse
-    import json
-    from pathlib import Path
-
-    from guard.verify import contradictions
-    from guard.verify.offline import PARAMS_FILE, OfflineVerifier, params_path
-    from guard.verify.splits import SELECT, load_rows
-    from guard.verify.train import held_out_rows
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--rows", type=int, default=150, help="select rows per file")
-    parser.add_argument("--params", type=Path, default=None, help="offline parameters (default: shipped)")
-    args = parser.parse_args(argv)
-    path = args.params or params_path(PARAMS_FILE)
-    params = json.loads(path.read_text())
-    on_split = bool(params.get("provenance", {}).get("split"))
-    held = held_out_rows(load_rows(args.data), seed=0)[SELECT]
-    rows = [r for file, file_rows in sorted(held.items()) if on_split or file.startswith("train/")
-            for r in file_rows[: args.rows]]
-    verifier = OfflineVerifier(path)
-    raw = verifier.probabilities([(r.response, list(r.sources)) for r in rows])
-    scores = np.array(contradictions.capped(raw, [(r.response, r.sources) for r in rows]))
-    chosen = choose(scores, np.array([r.faithful for r in rows]), np.array([r.file for r in rows]))
-    params["thresholds"] = chosen
-    params["thresholds_chosen_on"] = {"split": "select (seed 0)", "files": sorted({r.file for r in rows}),
-                                      "rows": len(rows), "command": "python -m guard.verify.thresholds"}
-    path.write_text(json.dumps(params))
-    print(json.dumps(chosen, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -12,7 +12,7 @@ from guard.verify.calibration import sigmoid
 
 @dataclass(frozen=True)
 class Tree:
-    """One fitted tree as exported (``guard.verify.fit``); evaluated with the others by ``_Forest``."""
+    """One fitted tree as exported (``guard.training.fit``); evaluated with the others by ``_Forest``."""
 
     feature: np.ndarray  # per node; ignored at leaves
     threshold: np.ndarray  # go left when x <= threshold

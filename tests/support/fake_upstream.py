@@ -169,3 +169,17 @@ class FakeUpstream:
         handler.send_header("content-length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+def main() -> None:
+    """``python tests/support/fake_upstream.py TEXT``: every model answers TEXT until the process is stopped; the
+    first line printed is the base URL (for scripts that check an installed guard, such as ``.ci/lean-install``)."""
+    import sys
+
+    fake = FakeUpstream(responder=lambda _body: Reply(text=sys.argv[1]))
+    print(fake.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ import pytest
 
 from guard.config import load_config
 from guard.verify import get_verifier
-from guard.verify.fit_blend import fit_weights
+from guard.training.fit_blend import fit_weights
 from guard.verify.combined import CombinedVerifier, blend
 
 RESTATED = ("Refunds are paid within 5 business days.", ["Refunds are paid within five business days of approval."])
@@ -61,7 +61,7 @@ def test_thresholds_per_risk_come_from_its_parameters(tmp_path):
 
 
 def test_missing_parameters_name_the_fit_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="guard.verify.fit_blend"):
+    with pytest.raises(FileNotFoundError, match="guard.training.fit_blend"):
         CombinedVerifier(tmp_path / "combined.json")
 
 

@@ -7,8 +7,8 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from guard.verify.calibration import expected_calibration_error
-from guard.verify.fit import export_trees
-from guard.verify.synthetic import add_clause, flip_negation, swap_name, swap_number, synthesize
+from guard.training.fit import export_trees
+from guard.training.synthetic import add_clause, flip_negation, swap_name, swap_number, synthesize
 from guard.verify.text import numbers
 from guard.verify.trees import BoostedTrees
 

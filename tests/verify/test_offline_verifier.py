@@ -67,7 +67,7 @@ def test_parameters_fitted_on_other_features_are_refused(tmp_path):
 
 
 def test_missing_parameters_name_the_fit_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="guard.verify.fit"):
+    with pytest.raises(FileNotFoundError, match="guard.training.fit"):
         OfflineVerifier(tmp_path / "absent.json")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from guard.verify.operating_points import Answer, Scored, choose, fit_penalties, leave_one_file_out
+from guard.training.operating_points import Answer, Scored, choose, fit_penalties, leave_one_file_out
 
 # Weights under which a claim's support is its trees' score (the cross-encoder's read as 0.5 adds nothing).
 IDENTITY = {"intercept": 0.0, "offline": 1.0, "support_model": 0.0}

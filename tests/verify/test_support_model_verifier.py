@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guard.verify.support_model import SupportModelVerifier, _TorchScorer
+from guard.verify.support_model import SupportModelVerifier
 
 PAIRS = [("Refunds take 5 business days.", ["Refunds are paid within 5 business days."]),
          ("Express shipping costs 12 dollars.", ["Express shipping costs 12 dollars.", "Standard is free."]),
@@ -14,7 +14,7 @@ PAIRS = [("Refunds take 5 business days.", ["Refunds are paid within 5 business 
 
 @pytest.fixture(scope="module")
 def verifier() -> SupportModelVerifier:
-    return SupportModelVerifier(batch_size=2)
+    return SupportModelVerifier()
 
 
 def test_a_restated_fact_outscores_a_contradicted_one(verifier):
@@ -31,12 +31,20 @@ def test_scores_are_probabilities_in_the_order_of_the_pairs(verifier):
     assert together == pytest.approx(alone, abs=1e-5)
 
 
-def test_onnx_runtime_gives_the_scores_torch_gives(verifier):
-    inputs = verifier.pairs(PAIRS, [None] * len(PAIRS))
+def test_onnx_runtime_gives_the_scores_the_torch_network_gives(verifier):
+    torch = pytest.importorskip("torch", reason="the torch reference needs the train extra")
+    from transformers import AutoTokenizer
 
-    assert type(verifier.runtime).__name__ == "_OnnxScorer"
-    assert np.allclose(verifier.runtime.logits(inputs), _TorchScorer(verifier.folder, verifier.max_length).logits(inputs),
-                       atol=1e-4)
+    from guard.training.scorer import SupportScorer
+
+    inputs = verifier.pairs(PAIRS, [None] * len(PAIRS))
+    tokenizer = AutoTokenizer.from_pretrained(str(verifier.folder))
+    encoded = tokenizer([e for e, _ in inputs], [c for _, c in inputs], truncation=True, max_length=verifier.max_length,
+                        padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = SupportScorer.load(verifier.folder)(**encoded).numpy()
+
+    assert np.allclose(verifier.runtime.logits(inputs), expected, atol=1e-4)
 
 
 def test_a_pair_scored_before_is_not_run_through_the_model_again(monkeypatch):
@@ -61,5 +69,5 @@ def test_thresholds_per_risk_were_chosen_with_the_weights(verifier):
 
 
 def test_a_folder_without_parameters_names_the_training_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="guard.verify.train"):
+    with pytest.raises(FileNotFoundError, match="guard.training.train"):
         SupportModelVerifier(tmp_path)

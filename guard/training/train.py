@@ -1,6 +1,6 @@
 """Fine-tune the support cross-encoder from the packaged MiniLM on the shared labelled pairs.
 
-    python -m guard.verify.train --data ../shared/data --out /tmp/support-run --seed 0 \\
+    python -m guard.training.train --data ../shared/data --out /tmp/support-run --seed 0 \\
         [--caps vitaminc=12000,halueval_qa=1500,...] [--epochs 1] [--measure 20]
 
 Why this mix: VitaminC's minimal pairs (one number, date or word changed) teach what a
@@ -10,7 +10,7 @@ length and style, so they are capped and sampled length-matched (as many faithfu
 hallucinated answers in every length band): length alone then tells nothing.
 
 Evidence longer than ``--max-length`` is cut to the sentences sharing the most words with the
-claim (``guard.verify.evidence``, as at inference). The grouped split (``guard.verify.splits``) is written to ``<out>/split.json`` so evaluation
+claim (``guard.verify.evidence``, as at inference). The grouped split (``guard.training.splits``) is written to ``<out>/split.json`` so evaluation
 reuses it. Checkpoints go to ``<out>/checkpoints/step-N`` with their ``select``-split AUROC per
 file in ``<out>/log.jsonl``; ``<out>/best.json`` names the best one. CI never runs this.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from guard.verify.evidence import MIN_EVIDENCE_BUDGET, SPECIAL_TOKENS, claim_text, evidence_sentences, select_sentences
-from guard.verify.splits import HELD_OUT, REPORT, SELECT, TRAIN, Row, load_rows, side
+from guard.training.splits import HELD_OUT, REPORT, SELECT, TRAIN, Row, load_rows, side
 
 # Sized for ~40 minutes on a shared 2-core machine; raise them (and --epochs) where there is more CPU.
 DEFAULT_CAPS = {"vitaminc": 1200, "wice_dev_claims": 10_000, "halueval_qa": 240, "halueval_dialogue": 100,
@@ -134,7 +134,7 @@ class Trainer:
         from transformers import AutoTokenizer
 
         from guard.embeddings import packaged_model_dir
-        from guard.verify.scorer import SupportScorer
+        from guard.training.scorer import SupportScorer
 
         torch.manual_seed(args.seed)
         base = args.base or str(packaged_model_dir())

@@ -1,15 +1,16 @@
-"""Ship a trained support model: fp16 weights into the package, thresholds and calibration chosen on ``select``.
+"""Ship a trained support model: fp16 weights, thresholds and calibration chosen on ``select``.
 
-    python -m guard.verify.export --run /path/to/train-run --data ../shared/data [--step N]
+    python -m guard.training.export --run /path/to/train-run --data ../shared/data --out params/ [--step N]
 
 Takes the checkpoint ``best.json`` names (the best mean ``select`` AUROC), stores it as fp16
-safetensors in ``guard/verify/models/support-minilm/``, scores the ``select`` half of the
-held-out split with it exactly as guard does (contradicted specifics capped), and writes
+safetensors in ``OUT/support-minilm/`` (copied to ``guard/verify/models/`` of a source checkout to ship it),
+scores the ``select`` half of the held-out split with it exactly as guard does (contradicted specifics
+capped), and writes
 
 - ``support.json`` beside the weights: the threshold per risk level (``guard.verify.thresholds``),
   what the model reads, and provenance;
-- the support slope and intercept of ``guard/verify/params/confidence.json`` (Platt scaling,
-  files weighted equally); the other signals keep their documented priors.
+- the support slope and intercept into ``OUT/confidence.json`` (Platt scaling, files weighted equally);
+  the other signals keep their documented priors.
 
 The ``report`` half is left for ``benchmarks/verify_heldout.py``.
 """
@@ -24,18 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from guard.verify import contradictions
-from guard.verify.fit import data_fingerprint, fit_platt
-from guard.verify.splits import SELECT, load_rows
-from guard.verify.support_model import PARAMS_FILE, SupportModelVerifier, model_dir
+from guard.training.fit import data_fingerprint
+from guard.training.outputs import current, write
+from guard.verify.calibration import fit_platt
+from guard.training.splits import SELECT, load_rows
+from guard.verify.support_model import PARAMS_FILE, SupportModelVerifier
 from guard.verify.thresholds import choose, file_weights
-from guard.verify.train import held_out_rows
+from guard.training.train import held_out_rows
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
 
 def export_weights(checkpoint: Path, target: Path) -> None:
     """The checkpoint's weights in fp16 (half the size; the verifier computes in fp32) and its tokenizer."""
-    from guard.verify.scorer import SupportScorer
+    from guard.training.scorer import SupportScorer
 
     model = SupportScorer.load(checkpoint)
     if target.exists():
@@ -53,14 +56,13 @@ def scored(verifier: SupportModelVerifier, rows) -> tuple[np.ndarray, np.ndarray
     return np.array(capped), np.array([r.faithful for r in rows]), np.array([r.file for r in rows])
 
 
-def write_support_calibration(verifier: str, calibration: dict[str, float], why: str, command: str,
+def write_support_calibration(out: Path, verifier: str, calibration: dict[str, float], why: str, command: str,
                               data: dict[str, str]) -> None:
     """A verifier's support slope and intercept in ``params/confidence.json`` (``guard.confidence``): the top-level
     ones for the default verifier, ``support_by_verifier`` for the others; the other signals keep theirs."""
     from guard.config import SupportConfig
 
-    path = Path(__file__).parent / "params" / "confidence.json"
-    confidence = json.loads(path.read_text())
+    confidence = json.loads(current(out, "confidence.json").read_text())
     if verifier == SupportConfig().verifier:
         confidence["intercept"] = calibration["intercept"]
         confidence["signals"]["support"] = {"slope": calibration["slope"], "fitted": True, "why": why}
@@ -68,21 +70,22 @@ def write_support_calibration(verifier: str, calibration: dict[str, float], why:
         confidence.setdefault("support_by_verifier", {})[verifier] = {**calibration, "why": why}
     provenance = confidence.setdefault("provenance", {})
     provenance["support"] = {**provenance.get("support", {}), verifier: {"command": command, "data": data}}
-    path.write_text(json.dumps(confidence, indent=2) + "\n")
+    write(out, "confidence.json", confidence)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, required=True, help="the --out folder of guard.verify.train")
+    parser.add_argument("--run", type=Path, required=True, help="the --out folder of guard.training.train")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--step", type=int, help="export this checkpoint instead of the best one")
-    parser.add_argument("--target", type=Path, default=None, help="default: the package's models/support-minilm")
+    parser.add_argument("--out", type=Path, required=True, help="params folder: the model goes into its "
+                        "support-minilm/, the support calibration into its confidence.json")
     args = parser.parse_args(argv)
 
     train_args = json.loads((args.run / "args.json").read_text())
     best = json.loads((args.run / "best.json").read_text())
     step = args.step or best["step"]
-    target = args.target or model_dir()
+    target = args.out / "support-minilm"
     export_weights(args.run / "checkpoints" / f"step-{step}", target)
     (target / PARAMS_FILE).write_text(json.dumps({"max_length": train_args["max_length"],
                                                   "thresholds": {"medium": {"threshold": 0.5}}}))
@@ -97,14 +100,14 @@ def main(argv: list[str] | None = None) -> None:
         "max_length": train_args["max_length"],
         "thresholds": thresholds,
         "chosen_on": {"split": "select", "rows": {f: int((files == f).sum()) for f in sorted(set(files.tolist()))}},
-        "provenance": {"command": "python -m guard.verify.train " + " ".join(
+        "provenance": {"command": "python -m guard.training.train " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in train_args.items() if v not in (None, 0) and k != "out"),
             "checkpoint_step": step, "select_auroc_mean": best.get("score") if step == best["step"] else None,
             "data": data_fingerprint(args.data)},
     }
     (target / PARAMS_FILE).write_text(json.dumps(params, indent=2))
-    write_support_calibration("support_model", calibration, "Platt scaling of the support model's capped scores on the held-out "
-                              "select split, files weighted equally", "python -m guard.verify.export",
+    write_support_calibration(args.out, "support_model", calibration, "Platt scaling of the support model's capped scores on the held-out "
+                              "select split, files weighted equally", "python -m guard.training.export",
                               params["provenance"]["data"])
     print(json.dumps({"thresholds": thresholds, "calibration": calibration}, indent=2))
 

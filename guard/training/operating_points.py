@@ -1,6 +1,6 @@
 """Operating points chosen where users meet them: on whole answers, claim by claim, as the support layer decides.
 
-    python -m guard.verify.operating_points --scores answers.jsonl [--write]
+    python -m guard.training.operating_points --scores answers.jsonl [--out params/]
 
 (``answers.jsonl`` from ``python -m benchmarks.verify_answers score``: every factual claim of every
 held-out answer with each verifier's score and the specifics found.)
@@ -39,15 +39,16 @@ import numpy as np
 from guard.layers.support import soft_min
 from guard.verify.calibration import logit, sigmoid
 from guard.verify.contradictions import CONTRADICTED_SUPPORT, group_of
-from guard.verify.export import write_support_calibration
-from guard.verify.fit import fit_platt
+from guard.training.export import write_support_calibration
+from guard.training.outputs import current, write
+from guard.verify.calibration import fit_platt
 from guard.verify.offline import params_path
 from guard.verify.thresholds import RULES, answer_threshold, by_rules, file_rates, file_weights
 
 CASCADE_TOLERANCE = 0.01
 EXPONENTS = (0.0, 0.5, 1.0)
 MIN_GROUP_ROWS = 30  # single-claim answers a group of findings needs on ``select`` to be weighed
-COMMAND = "python -m guard.verify.operating_points --scores answers.jsonl --write"
+COMMAND = "python -m guard.training.operating_points --scores answers.jsonl --write"
 GRID = np.round(np.concatenate([np.arange(0.005, 0.05, 0.005), np.arange(0.05, 0.951, 0.01)]), 4)
 
 
@@ -209,9 +210,10 @@ def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], thre
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scores", type=Path, required=True, help="from python -m benchmarks.verify_answers score")
-    parser.add_argument("--write", action="store_true", help="store thresholds and cascade in params/combined.json")
+    parser.add_argument("--out", type=Path, help="params folder to write combined.json (thresholds, cascade) and "
+                        "confidence.json into; without it, only print")
     args = parser.parse_args(argv)
-    path = params_path("combined.json")
+    path = current(args.out, "combined.json") if args.out else params_path("combined.json")
     params = json.loads(path.read_text())
     weights = {k: float(v) for k, v in params["weights"].items()}
     answers = load(args.scores)
@@ -230,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     known = ~np.isnan(signal)
     platt = fit_platt(signal[known], labels[known], file_weights(files[known]))
     print(json.dumps({"cascade": cascade, "calibration": platt}, indent=1))
-    if args.write:
+    if args.out:
         params["thresholds"] = {risk: {"threshold": t, "rule": RULES[risk], "level": "answer"}
                                 for risk, t in chosen.items()}
         params["specifics"] = {"penalties": penalties, "fitted_on": "single-claim answers of the select split"}
@@ -238,8 +240,8 @@ def main(argv: list[str] | None = None) -> None:
         params["cascade"] = cascade
         params["chosen_on"] = {"split": "select", "seed": 0, "answers": {f: len(r) for f, r in rows["select"].items()},
                                "command": COMMAND}
-        path.write_text(json.dumps(params, indent=2) + "\n")
-        write_support_calibration("combined", platt, "Platt scaling of the combined verifier's answer-level support "
+        write(args.out, "combined.json", params)
+        write_support_calibration(args.out, "combined", platt, "Platt scaling of the combined verifier's answer-level support "
                                   "signal (soft minimum over claims, findings penalised) on the held-out select split, "
                                   "files weighted equally", COMMAND, params["provenance"]["data"])
 

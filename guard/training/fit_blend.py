@@ -1,6 +1,6 @@
 """Fit the blend of the trees and the cross-encoder on the held-out ``select`` split.
 
-    python -m guard.verify.fit_blend --data ../shared/data [--model FOLDER] [--confidence]
+    python -m guard.training.fit_blend --data ../shared/data [--model FOLDER] [--confidence]
 
 Scores the ``select`` rows with both verifiers, fits the blend's three numbers by logistic
 regression (files weighted equally; neither verifier trained on these rows), chooses the
@@ -21,13 +21,15 @@ import numpy as np
 from guard.verify.calibration import logit
 from guard.verify.contradictions import cap, find
 from guard.verify.combined import PARAMS_FILE, blend
-from guard.verify.export import write_support_calibration
-from guard.verify.fit import data_fingerprint, fit_platt
-from guard.verify.offline import OfflineVerifier, params_path
-from guard.verify.splits import SELECT, load_rows
+from guard.training.export import write_support_calibration
+from guard.training.outputs import write
+from guard.training.fit import data_fingerprint
+from guard.verify.calibration import fit_platt
+from guard.verify.offline import OfflineVerifier
+from guard.training.splits import SELECT, load_rows
 from guard.verify.support_model import SupportModelVerifier
 from guard.verify.thresholds import choose, file_weights
-from guard.verify.train import held_out_rows
+from guard.training.train import held_out_rows
 
 
 def fit_weights(offline: np.ndarray, model: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[str, float]:
@@ -47,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", type=Path, help="support model folder (default: the package's)")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (as in training)")
-    parser.add_argument("--out", type=Path, default=None, help="default: the package's params/combined.json")
-    parser.add_argument("--confidence", action="store_true", help="refit the support slope of params/confidence.json")
+    parser.add_argument("--out", type=Path, required=True, help="params folder the blend (combined.json) is written to")
+    parser.add_argument("--confidence", action="store_true", help="also refit the support slopes of confidence.json")
     args = parser.parse_args(argv)
 
     held = held_out_rows(load_rows(args.data), args.seed)[SELECT]
@@ -70,17 +72,17 @@ def main(argv: list[str] | None = None) -> None:
         "weights": weights,
         "thresholds": choose(scores, faithful, files),
         "chosen_on": {"split": "select", "seed": args.seed, "rows": {f: int((files == f).sum()) for f in sorted(set(files))}},
-        "provenance": {"command": "python -m guard.verify.fit_blend", "support_model": model.params.get("provenance"),
+        "provenance": {"command": "python -m guard.training.fit_blend", "support_model": model.params.get("provenance"),
                        "data": data_fingerprint(args.data)},
     }
-    (args.out or params_path(PARAMS_FILE)).write_text(json.dumps(params, indent=2) + "\n")
+    write(args.out, PARAMS_FILE, params)
     summary = {"weights": weights, "thresholds": params["thresholds"]}
     if args.confidence:  # the blend's calibration, and the trees' on the same rows
         for verifier, verifier_scores in (("combined", scores), ("offline", capped(offline))):
             summary[f"calibration_{verifier}"] = fit_platt(verifier_scores, faithful, file_weights(files))
-            write_support_calibration(verifier, summary[f"calibration_{verifier}"],
+            write_support_calibration(args.out, verifier, summary[f"calibration_{verifier}"],
                                       f"Platt scaling of the {verifier} verifier's capped scores on the held-out select "
-                                      "split, files weighted equally", "python -m guard.verify.fit_blend --confidence",
+                                      "split, files weighted equally", "python -m guard.training.fit_blend --confidence",
                                       params["provenance"]["data"])
     print(json.dumps(summary, indent=2))
 

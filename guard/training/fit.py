@@ -1,15 +1,15 @@
 """Fit the offline verifier from labelled data; report held-out quality.
 
-    python -m guard.verify.fit --data ../shared/data [--split vitaminc=6000,begin=2000,...]
+    python -m guard.training.fit --data ../shared/data [--split vitaminc=6000,begin=2000,...]
 
 With ``--split``, the trees learn from the training side of the grouped split
-(``guard.verify.splits``) of the development files and ``train/`` (rows per family as given,
+(``guard.training.splits``) of the development files and ``train/`` (rows per family as given,
 HaluEval and BEGIN length-matched), so ``benchmarks/verify_heldout.py`` can measure them on
 the ``report`` half, which no fitted part saw.
 
 Writes ``params/offline.json`` (boosted trees over ``features.FEATURE_NAMES``); its thresholds and its
-confidence calibration are then chosen on the ``select`` half (``python -m guard.verify.thresholds``,
-``python -m guard.verify.fit_blend --confidence``). Every figure printed is held
+confidence calibration are then chosen on the ``select`` half (``python -m guard.training.offline_thresholds``,
+``python -m guard.training.fit_blend --confidence``). Every figure printed is held
 out: cross-validated within each file (grouped, synthetic pairs only from training
 folds) and across files (fit on one, test on the other). Needs scikit-learn (dev extra).
 """
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from guard.embeddings import DEFAULT_MODEL
-from guard.verify.calibration import expected_calibration_error, logit, sigmoid
-from guard.verify.data import Example, load_dir
+from guard.verify.calibration import expected_calibration_error, fit_platt, logit, sigmoid
+from guard.training.data import Example, load_dir
 from guard.verify.encoder import TextEncoder
 from guard.verify.features import FEATURE_NAMES, extract
-from guard.verify.synthetic import synthesize
+from guard.training.outputs import write
+from guard.training.synthetic import synthesize
 from guard.verify.trees import BoostedTrees
 
 SEED = 0
@@ -152,14 +153,6 @@ def cross_dataset(datasets: list[Dataset]) -> dict[str, np.ndarray]:
     return predictions
 
 
-def fit_platt(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> dict:
-    """Confidence = sigmoid(a + b * logit(score)), b >= 0."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=1e4).fit(logit(scores).reshape(-1, 1), labels, sample_weight=weights)
-    return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}
-
-
 def calibrated_held_out(datasets: list[Dataset], oof: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Confidence for each example from a Platt map fitted on the other folds' out-of-fold scores."""
     out = {ds.name: np.zeros(len(ds.y)) for ds in datasets}
@@ -223,8 +216,8 @@ def data_fingerprint(data_dir: Path) -> dict[str, str]:
 
 def split_examples(data_dir: Path, caps: str) -> dict[str, list[Example]]:
     """The training side of the grouped split, sampled per family as ``caps`` says."""
-    from guard.verify.splits import load_rows
-    from guard.verify.train import parse_caps, training_rows
+    from guard.training.splits import load_rows
+    from guard.training.train import parse_caps, training_rows
 
     chosen = training_rows(load_rows(data_dir), parse_caps(caps), SEED)
     by_family: dict[str, list[Example]] = {}
@@ -238,7 +231,7 @@ def split_examples(data_dir: Path, caps: str) -> dict[str, list[Example]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder of labelled *.jsonl files")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "params")
+    parser.add_argument("--out", type=Path, required=True, help="params folder offline.json is written to")
     parser.add_argument("--split", metavar="CAPS", help="fit on the training side of the grouped split; rows per "
                         "family, e.g. vitaminc=6000,halueval_summarization=1000")
     args = parser.parse_args(argv)
@@ -251,15 +244,13 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(held_out, indent=2))
 
     final = fit_trees(*training_set([(ds, np.arange(len(ds.y))) for ds in datasets]))
-    command = "python -m guard.verify.fit" + (f" --split {args.split}" if args.split else "")
+    command = "python -m guard.training.fit" + (f" --split {args.split}" if args.split else "")
     provenance = {"data": data_fingerprint(args.data), "seed": SEED, "command": command, "split": args.split}
-    args.out.mkdir(parents=True, exist_ok=True)
     model = {"features": list(final.features), "baseline": final.baseline,
              "trees": [{k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right", "is_leaf", "value")}
                        for t in final.trees]}
-    (args.out / "offline.json").write_text(json.dumps(
-        {"embedding_model": DEFAULT_MODEL, "model": model, "held_out": held_out, "provenance": provenance}))
-    print(f"wrote {args.out / 'offline.json'}")
+    write(args.out, "offline.json",
+          {"embedding_model": DEFAULT_MODEL, "model": model, "held_out": held_out, "provenance": provenance})
 
 
 if __name__ == "__main__":
