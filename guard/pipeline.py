@@ -205,8 +205,8 @@ class Guard:
     # -- start-up ----------------------------------------------------------
 
     def warm_up(self) -> dict[str, LayerReport]:
-        """Load now what the enabled layers otherwise load on first use: the embedder (and on a new machine its
-        ONNX export), the knowledge base's index, the support verifier's models; each runs once on a sample.
+        """Load now what the enabled layers otherwise load on first use: the embedder, the knowledge base's
+        index, the support verifier's models; each runs once on a sample.
 
         Never calls a model provider (no answer, no LLM judge). Blocking, seconds on a cold machine: run it
         in a thread (``awarm_up``) or before serving. Never done on import or construction. A layer that
