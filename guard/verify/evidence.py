@@ -34,12 +34,17 @@ def evidence_sentences(sources: Sequence[str]) -> list[str]:
 
 
 def relevance(claim: str, sentences: Sequence[str]) -> list[float]:
-    """How much of the claim each sentence shares, each shared word weighted by its rarity among the sentences."""
+    """How much of the claim each sentence shares, each shared word weighted by its rarity among the sentences.
+
+    Summed exactly (``math.fsum``): a set's order changes with the process's string hashing, and a plain sum in
+    that order changed the last bit, so which of two equally relevant sentences the model read (and the claim's
+    score, by up to 0.6 on held-out summaries) changed from one process to the next.
+    """
     stems = [set(content_stems(s)) for s in sentences]
     frequency = Counter(w for ss in stems for w in ss)
     n = len(sentences)
     wanted = set(content_stems(claim))
-    return [sum(math.log(1 + n / frequency[w]) for w in wanted & ss) for ss in stems]
+    return [math.fsum(math.log(1 + n / frequency[w]) for w in wanted & ss) for ss in stems]
 
 
 def select_sentences(claim: str, sentences: Sequence[str], sentence_tokens: Sequence[int], budget: int) -> list[int]:
