@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from guard.verify import evidence
-from guard.verify.splits import REPORT, SELECT, load_rows
+from guard.training.splits import REPORT, SELECT, load_rows
 
 STRATEGIES = ("ranked", "consecutive", "centred")
 PATTERNS = {
@@ -106,7 +106,7 @@ def windows(strategy: str, claim: str, sentences: list[str], tokens: list[int], 
 def rescore(args: argparse.Namespace) -> None:
     from benchmarks.verify_answers import claim_rows
     from guard.verify.support_model import SupportModelVerifier
-    from guard.verify.train import held_out_rows
+    from guard.training.train import held_out_rows
 
     if args.question_words is not None:
         evidence.QUESTION_WORDS = args.question_words
