@@ -109,6 +109,8 @@ def fit_penalties(select: dict[str, list[Answer]], weights: dict[str, float]) ->
     rows = [(a, f) for f, answers in select.items() for a in answers if len(a.groups) == 1]
     counts = Counter(g for a, _ in rows for g in a.groups[0])
     names = sorted(g for g, n in counts.items() if n >= MIN_GROUP_ROWS)  # rarer groups keep the cap
+    if not names:  # no finding common enough to weigh: every one keeps the cap
+        return {}
     size = {f: sum(1 for _, g in rows if g == f) for f in select}
     base = np.array([float(logit(blended(a, weights)[0])) for a, _ in rows])
     x = np.array([[g in a.groups[0] for g in names] for a, _ in rows], dtype=float)

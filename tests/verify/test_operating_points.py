@@ -74,3 +74,29 @@ def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_a
 
     assert penalties["value_contradicted"] > penalties["name"] >= 0.0
     assert "negation" not in penalties  # too rare to weigh: it keeps the cap
+
+
+def test_the_command_writes_into_the_folder_it_is_given_and_leaves_the_installed_parameters_alone(tmp_path, capsys):
+    import json
+
+    from guard.training.operating_points import main
+    from guard.verify.offline import params_path
+
+    rng = np.random.default_rng(0)
+    with (tmp_path / "answers.jsonl").open("w") as out:
+        for half in ("select", "report"):
+            for file in ("a", "b"):
+                for i in range(40):
+                    faithful = i % 2 == 0
+                    claims = [{"text": "c", "trees": float(rng.uniform(0.4, 1.0) if faithful else rng.uniform(0.0, 0.6)),
+                               "model": float(rng.uniform(0.0, 1.0)), "specifics": []}]
+                    out.write(json.dumps({"half": half, "file": file, "id": f"{file}{i}", "faithful": faithful,
+                                          "claims": claims}) + "\n")
+    installed = {name: params_path(name).read_bytes() for name in ("combined.json", "confidence.json")}
+
+    main(["--scores", str(tmp_path / "answers.jsonl"), "--out", str(tmp_path / "params")])
+
+    written = json.loads((tmp_path / "params" / "combined.json").read_text())
+    assert set(written["thresholds"]) == {"low", "medium", "high", "critical"}
+    assert (tmp_path / "params" / "confidence.json").exists()
+    assert {name: params_path(name).read_bytes() for name in installed} == installed
