@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from tests.frameworks.honest_model import KB_DOCUMENT, respond
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.serve import GuardServe
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).parent / "apps"
@@ -59,62 +56,35 @@ def knowledge_base(tmp_path_factory) -> Path:
     return folder / "kb"
 
 
-class GuardServer:
-    """``guard serve`` in its own process, at one risk level, until the session ends."""
-
-    def __init__(self, risk: str, upstream: FakeUpstream, kb: Path, folder: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = folder / f"guard-{risk}.yaml"
-        # High risk's shipped operating point flags most answers on hard text (README, "Measured"), the honest
-        # model's tool answers included; these tests are about the paths working, so its threshold is pinned.
-        pinned = {"support": {"threshold": 0.3}} if risk == "high" else {}
-        config.write_text(yaml.safe_dump({
-            **pinned,
-            "product": {"name": f"frameworks-{risk}", "risk": risk},
-            "models": {"default": "openai/gpt-4o-mini", "max_attempts": 1, "timeout_s": 30},
-            "knowledge_base": {"path": str(kb)},
-            "telemetry": {"database": str(folder / f"guard-{risk}.db")},
-            "server": {"port": self.port},
-        }))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GUARD_")}
-        env.update(OPENAI_BASE_URL=upstream.base_url, OPENAI_API_BASE=upstream.base_url,
-                   OPENAI_API_KEY="sk-upstream-test", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-                   LITELLM_LOCAL_MODEL_COST_MAP="True", TOKENIZERS_PARALLELISM="false")
-        self.log = (folder / f"guard-{risk}.log").open("w")
-        self.process = subprocess.Popen([str(Path(sys.executable).parent / "guard"), "serve", "--config", str(config)],
-                                        env=env, cwd=folder, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"guard serve exited with {self.process.returncode}: see {self.log.name}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"guard serve was not ready within {START_TIMEOUT_S} s: see {self.log.name}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+def guard_server(risk: str, upstream: FakeUpstream, kb: Path, folder: Path) -> GuardServe:
+    """``guard serve`` in its own process, at one risk level, until the session ends (started, not yet ready)."""
+    config = folder / f"guard-{risk}.yaml"
+    # High risk's shipped operating point flags most answers on hard text (README, "Measured"), the honest
+    # model's tool answers included; these tests are about the paths working, so its threshold is pinned.
+    pinned = {"support": {"threshold": 0.3}} if risk == "high" else {}
+    config.write_text(yaml.safe_dump({
+        **pinned,
+        "product": {"name": f"frameworks-{risk}", "risk": risk},
+        "models": {"default": "openai/gpt-4o-mini", "max_attempts": 1, "timeout_s": 30},
+        "knowledge_base": {"path": str(kb)},
+        "telemetry": {"database": str(folder / f"guard-{risk}.db")},
+    }))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARD_")}
+    env.update(OPENAI_BASE_URL=upstream.base_url, OPENAI_API_BASE=upstream.base_url,
+               OPENAI_API_KEY="sk-upstream-test", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               LITELLM_LOCAL_MODEL_COST_MAP="True", TOKENIZERS_PARALLELISM="false")
+    return GuardServe(config, env=env)
 
 
 @pytest.fixture(scope="session")
-def guard_servers(honest_upstream, knowledge_base, tmp_path_factory) -> Iterator[dict[str, GuardServer]]:
+def guard_servers(honest_upstream, knowledge_base, tmp_path_factory) -> Iterator[dict[str, GuardServe]]:
     folder = tmp_path_factory.mktemp("frameworks-guard")
-    servers: dict[str, GuardServer] = {}
+    servers: dict[str, GuardServe] = {}
     try:
-        for risk in RISKS:
-            servers[risk] = GuardServer(risk, honest_upstream, knowledge_base, folder)
+        for risk in RISKS:  # all start at once: each imports for seconds
+            servers[risk] = guard_server(risk, honest_upstream, knowledge_base, folder)
+        for server in servers.values():
+            server.ready(START_TIMEOUT_S)
         yield servers
     finally:
         for server in servers.values():
@@ -146,7 +116,3 @@ def run_app(framework: str, url: str) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -34,7 +34,7 @@ def served(upstream, tmp_path):
     from guard.kb import KnowledgeBase
 
     KnowledgeBase.open(load_config(config).knowledge_base).add([tmp_path / "docs"])
-    server = GuardServe(config)
+    server = GuardServe(config).ready()
     yield server
     server.stop()
 

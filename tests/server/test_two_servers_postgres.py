@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import httpx
 import openai
@@ -17,9 +11,9 @@ import pytest
 
 from tests.server.conftest import ADMIN_KEY, APP_KEY, MODEL
 from tests.support.fake_upstream import Reply
+from tests.support.serve import GuardServe
 
 POSTGRES_URL = os.environ.get("GUARD_TEST_POSTGRES_URL")  # read at import: the autouse fixture clears GUARD_*
-GUARD_CLI = Path(sys.executable).parent / "guard"
 
 
 @pytest.fixture
@@ -43,34 +37,6 @@ def postgres_schema():
     admin.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(config: Path, upstream_url: str, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "OPENAI_BASE_URL": upstream_url, "OPENAI_API_BASE": upstream_url,
-           "OPENAI_API_KEY": "sk-test", "GUARD_SERVER__API_KEYS": APP_KEY, "GUARD_SERVER__ADMIN_KEYS": ADMIN_KEY}
-    process = subprocess.Popen([str(GUARD_CLI), "serve", "--config", str(config), "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"guard serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError(f"guard serve did not start: {log.read_text()[-2000:]}")
-
-
 def test_a_review_queued_through_one_server_is_decided_through_the_other(postgres_schema, upstream, tmp_path):
     config = tmp_path / "guard.yaml"
     config.write_text(
@@ -79,12 +45,10 @@ def test_a_review_queued_through_one_server_is_decided_through_the_other(postgre
         "grounding: {enabled: false}\nsupport: {enabled: false}\ncitations: {enabled: false}\n"
         "consistency: {enabled: false}\nreview: {enabled: true, policy: block, tiers: [low]}\n")
     upstream.script["fake-model"] = [Reply(text="A draft only a person may release.")]
-    logs = [tmp_path / f"serve{i}.log" for i in range(2)]
-    servers = [_start(config, upstream.base_url, log) for log in logs]  # both start at once: imports are slow
+    env = {**os.environ, "GUARD_SERVER__API_KEYS": APP_KEY, "GUARD_SERVER__ADMIN_KEYS": ADMIN_KEY}
+    servers = [GuardServe(config, env=env) for _ in range(2)]  # both start at once: imports are slow
     try:
-        for (process, url), log in zip(servers, logs):
-            _wait_ready(process, url, log)
-        (_, first), (_, second) = servers
+        first, second = (server.ready().url for server in servers)
         reply = openai.OpenAI(base_url=first + "/v1", api_key=APP_KEY, max_retries=0).chat.completions.create(
             model=MODEL, messages=[{"role": "user", "content": "May I?"}])
         review_id = reply.model_extra["guard"]["review"]["id"]
@@ -101,12 +65,7 @@ def test_a_review_queued_through_one_server_is_decided_through_the_other(postgre
                            headers={"authorization": f"Bearer {APP_KEY}"}).json()["answer"]
         assert answer == "A draft only a person may release."
     finally:
-        for process, _ in servers:
-            process.send_signal(signal.SIGTERM)
-        for (process, _), log in zip(servers, logs):
-            try:
-                process.wait(30)  # uvicorn re-raises SIGTERM after its graceful shutdown: the status is -15
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise
-            assert "Application shutdown complete" in log.read_text()  # the lifespan flushed the records
+        for server in servers:
+            server.stop()
+    for server in servers:
+        assert "Application shutdown complete" in server.log_path.read_text()  # the lifespan flushed the records

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
 from tests.server.conftest import MODEL
+from tests.support.serve import GuardServe
 
 REQUESTS = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _requests_counted(metrics: str) -> float:
@@ -41,31 +30,9 @@ def two_workers(upstream, tmp_path):
         "consistency": {"enabled": False}, "review": {"enabled": False},
         "server": {"warm_up": False}, "logging": {"format": "json", "level": "info"},
         "telemetry": {"database": str(tmp_path / "guard.db")}}))
-    port = _free_port()
-    guard_command = Path(sys.executable).with_name("guard")
-    stderr = (tmp_path / "stderr.log").open("w")
-    process = subprocess.Popen([str(guard_command), "serve", "--config", str(config), "--port", str(port),
-                                "--workers", "2"], stdout=subprocess.DEVNULL, stderr=stderr, env=os.environ.copy(),
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # two interpreters importing guard on a busy machine
-    while True:
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("guard serve --workers 2 did not start:\n" + (tmp_path / "stderr.log").read_text()[-3000:])
-        time.sleep(0.5)
-    yield url, tmp_path / "stderr.log"
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    stderr.close()
+    server = GuardServe(config, "--workers", "2").ready(timeout_s=120)  # two interpreters import guard
+    yield server.url, server.log_path
+    server.stop()
 
 
 def test_two_workers_report_the_sum_of_their_requests_and_each_logs_as_one_server(two_workers):

@@ -22,9 +22,10 @@ def free_port() -> int:
 
 
 class GuardServe:
-    """``guard serve --config CONFIG`` on a free loopback port, ready (``/readyz`` 200) when constructed."""
+    """``guard serve --config CONFIG`` on a free loopback port, started when constructed; ``ready()`` waits for
+    ``/readyz`` (start several first, then wait: each start imports for seconds)."""
 
-    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None, start_timeout_s: float = 120):
+    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = config.with_suffix(f".{self.port}.log")
@@ -32,14 +33,17 @@ class GuardServe:
         self.process = subprocess.Popen([str(GUARD), "serve", "--config", str(config), "--port", str(self.port), *args],
                                         stdout=self._log, stderr=subprocess.STDOUT, cwd=config.parent,
                                         env=env if env is not None else os.environ.copy(), start_new_session=True)
-        deadline = time.monotonic() + start_timeout_s
-        while not self._ready():
+
+    def ready(self, timeout_s: float = 180) -> GuardServe:
+        deadline = time.monotonic() + timeout_s
+        while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"guard serve did not start:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.5)
+        return self
 
-    def _ready(self) -> bool:
+    def _answers(self) -> bool:
         try:
             return httpx.get(self.url + "/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
