@@ -106,7 +106,14 @@ class ModelsConfig(_Section):
 
 
 class KnowledgeBaseConfig(_Section):
+    backend: Literal["local", "postgres"] = Field(
+        "local", description="local: faiss + SQLite files at path, one host; postgres: tables with pgvector in "
+                             "database, shared by every worker and host.")
     path: Path = Path(".guard/kb")
+    database: str | None = Field(None, description="postgresql:// URL of the knowledge base (backend postgres); "
+                                                   "may be the records' database (telemetry.database).")
+    name: str = Field("default", min_length=1, max_length=200,
+                      description="Which knowledge base in database: several named ones share it (backend postgres).")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Name of the packaged default or any sentence-transformers model name/path.")
     chunk_size: int = Field(800, ge=100, description="Target chunk size in characters.")
     chunk_overlap: int = Field(120, ge=0)
@@ -119,6 +126,13 @@ class KnowledgeBaseConfig(_Section):
     def _overlap_below_size(self) -> "KnowledgeBaseConfig":
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
+    @model_validator(mode="after")
+    def _postgres_has_a_database(self) -> "KnowledgeBaseConfig":
+        if self.backend == "postgres" and not (self.database or "").startswith(("postgresql://", "postgres://",
+                                                                              "postgresql+psycopg://")):
+            raise ValueError("knowledge_base.backend postgres needs knowledge_base.database: a postgresql:// URL")
         return self
 
 
