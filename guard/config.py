@@ -373,7 +373,8 @@ class ServerConfig(_Section):
     allow_overrides: list[Override] = Field(default_factory=list, description="Per-request settings a client may "
                                             "send in the body's `guard` field; anything else is a 400.")
     knowledge_bases: dict[str, Path] = Field(default_factory=dict, description="Knowledge bases a request may pick by "
-                                             "name with guard.knowledge_base (the config's own is 'default').")
+                                             "name with guard.knowledge_base (the config's own is 'default'): "
+                                             "folders, or with knowledge_base.backend postgres, names in its database.")
     models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
                               "and models.fallbacks.")
     embedding_models: list[str] = Field(default_factory=list, description="Embedding models clients may name "

@@ -47,7 +47,9 @@ def derive_config(base: GuardConfig, settings: SettingsOverrides, models: dict[s
         if settings.knowledge_base not in named:
             raise UnknownKnowledgeBase(f"unknown knowledge base {settings.knowledge_base!r} (configured: "
                                        f"{', '.join(sorted(named)) or 'none'})")
-        data["knowledge_base"]["path"] = named[settings.knowledge_base]
+        target = "name" if base.knowledge_base.backend == "postgres" else "path"  # postgres: names in its database
+        data["knowledge_base"][target] = str(named[settings.knowledge_base]) if target == "name" \
+            else named[settings.knowledge_base]
     if models:
         data["models"].update(models)
     try:

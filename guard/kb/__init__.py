@@ -8,8 +8,8 @@
 """
 
 from guard.errors import KnowledgeBaseError
-from guard.kb.knowledge_base import IngestReport, KnowledgeBase, Stats
+from guard.kb.knowledge_base import IngestReport, KnowledgeBase, Stats, location
 from guard.kb.retrieval import Hit
 from guard.kb.store import Chunk
 
-__all__ = ["Chunk", "Hit", "IngestReport", "KnowledgeBase", "KnowledgeBaseError", "Stats"]
+__all__ = ["Chunk", "Hit", "IngestReport", "KnowledgeBase", "KnowledgeBaseError", "Stats", "location"]

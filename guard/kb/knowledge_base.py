@@ -62,6 +62,15 @@ def open_backend(config: KnowledgeBaseConfig) -> Backend:
     return LocalBackend.open(config)
 
 
+def location(config: KnowledgeBaseConfig) -> str:
+    """Where the configured knowledge base lives, for people: its folder, or its database and name."""
+    if config.backend == "postgres":
+        from guard.kb.pg_store import location as in_database
+
+        return in_database(config)
+    return str(config.path)
+
+
 class KnowledgeBase:
     def __init__(self, config: KnowledgeBaseConfig, backend: Backend):
         self.config = config

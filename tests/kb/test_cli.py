@@ -51,7 +51,7 @@ def test_config_is_read_from_guard_yaml_in_the_working_directory(config_file, kb
 
     result = _run("stats")
 
-    assert result.exit_code == 0 and _row(result.output, "path") == str(kb.folder)
+    assert result.exit_code == 0 and _row(result.output, "path") == kb.stats().path
 
 
 def test_search_shows_the_chunk_and_its_scores(config_file):
