@@ -13,7 +13,8 @@ partial HNSW index (cosine, ``m``/``ef_construction`` from the config) on
 search is exact (the index is not used), as in the local backend.
 
 Lexical side. A stored ``tsvector`` (English stemming; title weighted B,
-heading and text A) under a GIN index. The question becomes the same phrases as
+heading and text A; words split at every character that is not a letter or
+digit, as the local tokenizer splits them) under a GIN index. The question becomes the same phrases as
 the local BM25 query (``guard.kb.lexical``: rarest first within the scoring
 budget), each a ``phraseto_tsquery``, OR'ed; matches are ordered by
 ``ts_rank`` with weights B=0.5 and A=1 (title half as much as heading and

@@ -5,7 +5,9 @@ different models share the table; each knowledge base gets its own partial
 HNSW index (``embedding::vector(dim)``, ``WHERE kb_id = ...``) when its first
 vectors arrive (``guard.kb.pg_store``). The lexical side is a stored
 ``tsvector`` (English stemming, title weighted B, heading and text A) under a
-GIN index.
+GIN index, of the text split at every character that is not a letter or digit,
+as SQLite's unicode61 tokenizer splits it locally: ``ERR-4012`` is the words
+``err`` and ``4012`` (PostgreSQL's own parser would read ``-4012`` as a number).
 
 Revision ID: kb0001
 Revises:
@@ -61,9 +63,9 @@ def upgrade() -> None:
             metadata JSONB NOT NULL,
             embedding vector NOT NULL,
             tsv tsvector GENERATED ALWAYS AS (
-                setweight(to_tsvector('english', title), 'B') ||
-                setweight(to_tsvector('english', heading), 'A') ||
-                setweight(to_tsvector('english', text), 'A')) STORED,
+                setweight(to_tsvector('english', regexp_replace(title, '[^[:alnum:]]+', ' ', 'g')), 'B') ||
+                setweight(to_tsvector('english', regexp_replace(heading, '[^[:alnum:]]+', ' ', 'g')), 'A') ||
+                setweight(to_tsvector('english', regexp_replace(text, '[^[:alnum:]]+', ' ', 'g')), 'A')) STORED,
             UNIQUE (kb_id, chunk_id)
         )""")
     op.execute("CREATE INDEX guard_kb_chunks_file ON guard_kb_chunks (file_id)")
