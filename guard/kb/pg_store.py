@@ -9,7 +9,9 @@ document whole, old or new.
 
 Dense side. Vectors live in one ``vector`` column; each knowledge base gets a
 partial HNSW index (cosine, ``m``/``ef_construction`` from the config) on
-``embedding::vector(dim)`` for its rows. Up to ``exact_search_max`` chunks the
+``embedding::vector(dim)`` for its rows, built after its first load (and again
+after a bulk load: inserting into the graph row by row costs ~25x building it
+from the rows), and kept up to date by later ingests. Up to ``exact_search_max`` chunks the
 search is exact (the index is not used), as in the local backend.
 
 Lexical side. A stored ``tsvector`` (English stemming; title weighted B,
@@ -45,6 +47,8 @@ from guard.store.engine import database_url, display_name, migrate
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "guard_kb_alembic_version"
 _MIGRATION_LOCK = 0x67756172646B62  # "guardkb"
+BULK_LOAD = 10_000  # a commit adding more chunks than this and than the knowledge base holds rebuilds its index
+BUILD_MEMORY = "512MB"  # maintenance_work_mem for an index build: the graph of ~200k 384-d chunks fits
 _TS_WEIGHTS = "{0, 0, 0.5, 1}"  # ts_rank's {D, C, B, A}: title (B) half of heading and text (A)
 
 
@@ -53,6 +57,7 @@ class PostgresBackend:
         self.config = config
         self.engine = engine
         self.kb_id = int(kb_id)  # written into SQL as a literal: the planner matches the partial HNSW index
+        self._dim: int | None = None
 
     @classmethod
     def open(cls, config: KnowledgeBaseConfig) -> PostgresBackend:
@@ -105,12 +110,15 @@ class PostgresBackend:
         return int(self._one("SELECT generation FROM guard_kb WHERE id = :kb")[0])
 
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        recorded = self.recorded_model()
-        if recorded is None:
-            return []
-        column = f"embedding::vector({recorded[1]})"
+        if self._dim is None:  # fixed once recorded
+            recorded = self.recorded_model()
+            self._dim = recorded[1] if recorded else None
+            if self._dim is None:
+                return []
+        column = f"embedding::vector({self._dim})"
         with self.engine.begin() as conn:
-            if self.counts()[1] <= self.config.exact_search_max:
+            chunks = conn.execute(text(f"SELECT chunks FROM guard_kb WHERE id = {self.kb_id}")).scalar_one()
+            if chunks <= self.config.exact_search_max:
                 conn.execute(text("SET LOCAL enable_indexscan = off"))  # exact, as the local backend is there
             else:
                 conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(self.config.hnsw_ef_search, k), 1000)}"))
@@ -171,6 +179,8 @@ class PostgresBackend:
     def commit(self, versions: Sequence[DocumentVersion], gone: Sequence[FileRecord], planned_at: int) -> int:
         """One transaction per document; a document changed by another writer since the plan was read is refused."""
         removed = 0
+        if sum(len(v.chunks) for v in versions) > max(self.counts()[1], BULK_LOAD):
+            self._drop_index()  # a bulk load: inserting into the graph costs ~25x building it after
         try:
             for version in versions:
                 with self.engine.begin() as conn:
@@ -181,6 +191,8 @@ class PostgresBackend:
         except IntegrityError as exc:
             raise KnowledgeBaseError(f"another process changed the knowledge base during this ingest ({exc.orig}); "
                                      "run it again") from None
+        finally:
+            self._ensure_index()
         return removed
 
     def close(self) -> None:
@@ -259,12 +271,39 @@ class PostgresBackend:
             return dim
         conn.execute(text("UPDATE guard_kb SET embedding_model = :model, dim = :dim WHERE id = :kb"),
                      {"model": self.config.embedding_model, "dim": vectors_dim, "kb": self.kb_id})
-        conn.execute(text(
-            f"CREATE INDEX IF NOT EXISTS guard_kb_chunks_hnsw_{self.kb_id} ON guard_kb_chunks "
-            f"USING hnsw ((embedding::vector({vectors_dim})) vector_cosine_ops) "
-            f"WITH (m = {self.config.hnsw_m}, ef_construction = {self.config.hnsw_ef_construction}) "
-            f"WHERE kb_id = {self.kb_id}"))
         return vectors_dim
+
+    @property
+    def _index_name(self) -> str:
+        return f"guard_kb_chunks_hnsw_{self.kb_id}"
+
+    def _ensure_index(self) -> None:
+        """The knowledge base's HNSW index, built from its rows if it has none (first load, or after a bulk load).
+
+        Built concurrently: other knowledge bases keep writing, and searches here are exact meanwhile.
+        An index a dead build left invalid is dropped and built again.
+        """
+        recorded = self.recorded_model()
+        if recorded is None:
+            return
+        with self.engine.connect() as conn:
+            valid = conn.execute(text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                                      "WHERE c.relname = :name"), {"name": self._index_name}).scalar()
+        if valid:
+            return
+        if valid is not None:
+            self._drop_index()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"SET maintenance_work_mem = '{BUILD_MEMORY}'"))
+            conn.execute(text(
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {self._index_name} ON guard_kb_chunks "
+                f"USING hnsw ((embedding::vector({recorded[1]})) vector_cosine_ops) "
+                f"WITH (m = {self.config.hnsw_m}, ef_construction = {self.config.hnsw_ef_construction}) "
+                f"WHERE kb_id = {self.kb_id}"))
+
+    def _drop_index(self) -> None:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {self._index_name}"))
 
 
 def location(config: KnowledgeBaseConfig) -> str:
