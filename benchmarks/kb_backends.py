@@ -73,7 +73,7 @@ def measure(backend: Backend, versions: list[DocumentVersion], queries: np.ndarr
         hybrid_search(text, vector, backend, k=10, min_relevance=0.0)
         times.append((time.perf_counter() - t0) * 1000)
         rows = [row for row, _ in backend.dense(vector, 10)]
-        by_row = backend.chunks(rows)
+        by_row = backend.chunks(rows, vector)
         found.append([chunk_number(by_row[row][0].id) for row in rows if row in by_row])
     found_padded = np.array([f + [-1] * (10 - len(f)) for f in found])
     return {"chunks": chunks, "ingest_s": round(ingest_s, 1), "ingest_chunks_per_s": round(chunks / ingest_s),

@@ -60,8 +60,8 @@ class Backend(Protocol):
     def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """(chunk row id, lexical score) of the ``k`` best full-text matches, best first."""
 
-    def chunks(self, row_ids: Sequence[int]) -> dict[int, tuple[Chunk, np.ndarray]]:
-        """The chunks with these row ids that still exist, with their vectors."""
+    def chunks(self, row_ids: Sequence[int], query: np.ndarray) -> dict[int, tuple[Chunk, float]]:
+        """The chunks with these row ids that still exist, with the cosine of their vector to ``query``."""
 
     def documents(self) -> Iterator[DocumentVersion]:
         """Every stored document with its vectors: what ``guard kb migrate`` copies."""

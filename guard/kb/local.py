@@ -84,8 +84,8 @@ class LocalBackend:
     def lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         return lexical.search(self.store, query, k)
 
-    def chunks(self, row_ids: Sequence[int]) -> dict[int, tuple[Chunk, np.ndarray]]:
-        return self.store.chunks(row_ids)
+    def chunks(self, row_ids: Sequence[int], query: np.ndarray) -> dict[int, tuple[Chunk, float]]:
+        return {row: (chunk, float(vector @ query)) for row, (chunk, vector) in self.store.chunks(row_ids).items()}
 
     def documents(self) -> Iterator[DocumentVersion]:
         recorded = self.recorded_model()

@@ -110,12 +110,10 @@ class PostgresBackend:
         return int(self._one("SELECT generation FROM guard_kb WHERE id = :kb")[0])
 
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self._dim is None:  # fixed once recorded
-            recorded = self.recorded_model()
-            self._dim = recorded[1] if recorded else None
-            if self._dim is None:
-                return []
-        column = f"embedding::vector({self._dim})"
+        dim = self._dimensions()
+        if dim is None:
+            return []
+        column = f"embedding::vector({dim})"
         with self.engine.begin() as conn:
             chunks = conn.execute(text(f"SELECT chunks FROM guard_kb WHERE id = {self.kb_id}")).scalar_one()
             if chunks <= self.config.exact_search_max:
@@ -145,28 +143,21 @@ class PostgresBackend:
                 {"k": k, **{f"p{n}": phrase.strip('"') for n, phrase in enumerate(chosen)}})
             return [(int(row), float(rank)) for row, rank in rows]
 
-    def chunks(self, row_ids: Sequence[int]) -> dict[int, tuple[Chunk, np.ndarray]]:
+    def chunks(self, row_ids: Sequence[int], query: np.ndarray) -> dict[int, tuple[Chunk, float]]:
         if not row_ids:
             return {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT c.id, c.chunk_id, c.title, c.heading, c.text, f.path, c.start_char, c.end_char, c.metadata, "
-                f"c.embedding FROM guard_kb_chunks c JOIN guard_kb_files f ON f.id = c.file_id "
-                f"WHERE c.kb_id = {self.kb_id} AND c.id = ANY(:ids)"), {"ids": [int(i) for i in row_ids]})
-            return {row[0]: (Chunk(*row[1:8], row[8]), _array(row[9])) for row in rows}
+        return {row[0]: (row[1], float(row[2])) for row in self._chunk_rows(
+            f"-(c.embedding::vector({self._dimensions()}) <#> :q)", "c.id = ANY(:ids)",
+            {"ids": [int(i) for i in row_ids], "q": np.asarray(query, dtype=np.float32)})}
 
     def documents(self) -> Iterator[DocumentVersion]:
         for record in self.files().values():
             with self.engine.connect() as conn:
                 size = conn.execute(text("SELECT bytes FROM guard_kb_files WHERE id = :id"), {"id": record.id}).scalar()
-                rows = conn.execute(text("SELECT id FROM guard_kb_chunks WHERE file_id = :id ORDER BY id"),
-                                    {"id": record.id}).scalars().all()
-            found = self.chunks(rows)
-            pairs = [found[row] for row in rows if row in found]
-            if not pairs:
-                continue  # removed meanwhile
-            yield DocumentVersion(record.path, record.doc_key, record.content_hash, record.chunking, int(size or 0),
-                                  [c for c, _ in pairs], np.vstack([v for _, v in pairs]))
+            rows = self._chunk_rows("c.embedding", "c.file_id = :file ORDER BY c.id", {"file": record.id})
+            if rows:  # none: removed meanwhile
+                yield DocumentVersion(record.path, record.doc_key, record.content_hash, record.chunking, int(size or 0),
+                                      [chunk for _, chunk, _ in rows], np.vstack([_array(v) for _, _, v in rows]))
 
     def figures(self) -> IndexFigures:
         chunks = self.counts()[1]
@@ -199,6 +190,22 @@ class PostgresBackend:
         self.engine.dispose()
 
     # -- internals ------------------------------------------------------------
+
+    def _chunk_rows(self, extra: str, where: str, params: dict[str, Any]) -> list[tuple[int, Chunk, Any]]:
+        """(row id, chunk, ``extra`` column) of this knowledge base's chunks matching ``where``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT c.id, c.chunk_id, c.title, c.heading, c.text, f.path, c.start_char, c.end_char, c.metadata, "
+                f"{extra} FROM guard_kb_chunks c JOIN guard_kb_files f ON f.id = c.file_id "
+                f"WHERE c.kb_id = {self.kb_id} AND {where}"), params)
+            return [(row[0], Chunk(*row[1:8], row[8]), row[9]) for row in rows]
+
+    def _dimensions(self) -> int | None:
+        """The knowledge base's dimensions, fixed once its first vectors are stored."""
+        if self._dim is None:
+            recorded = self.recorded_model()
+            self._dim = recorded[1] if recorded else None
+        return self._dim
 
     def _one(self, sql: str) -> Any:
         with self.engine.connect() as conn:

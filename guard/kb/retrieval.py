@@ -80,10 +80,10 @@ def hybrid_search(query: str, query_vector: np.ndarray, backend: Backend, *, k: 
     dense = backend.dense(query_vector, pool)
     lexical_scores = dict(backend.lexical(query, pool))
     fused = fuse([row for row, _ in dense], list(lexical_scores))
-    found = backend.chunks(list(fused))  # rows deleted since the dense side answered drop out here
+    found = backend.chunks(list(fused), query_vector)  # rows deleted since the dense side answered drop out here
     names = identifiers(query)
-    hits = [Hit(chunk=chunk, score=fused[row], dense=float(vector @ query_vector), lexical=lexical_scores.get(row),
-                identifier_share=identifier_share(names, chunk.text)) for row, (chunk, vector) in found.items()]
+    hits = [Hit(chunk=chunk, score=fused[row], dense=cosine, lexical=lexical_scores.get(row),
+                identifier_share=identifier_share(names, chunk.text)) for row, (chunk, cosine) in found.items()]
     hits = [h for h in hits if h.relevance >= min_relevance]
     hits.sort(key=lambda h: (-h.score, -h.relevance, h.chunk.id))
     return hits[:k]
