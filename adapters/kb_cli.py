@@ -152,6 +152,8 @@ def stats(config: ConfigOption = None) -> None:
     with _knowledge_base(config) as kb:
         figures = kb.stats()
     table = Table(show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # a database URL is long: shown whole
     for name, value in [("path", figures.path), ("files", figures.files), ("chunks", figures.chunks),
                         ("index", figures.index), ("indexed vectors", figures.indexed_vectors),
                         ("embedding model", figures.embedding_model), ("dimensions", figures.dim or "-"),

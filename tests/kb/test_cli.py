@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from guard.adapters.kb_cli import kb_app
@@ -19,10 +20,16 @@ def _config_from_files_only(monkeypatch):
 
 
 @pytest.fixture
+def kb_config(any_kb_config):
+    """The commands work the same on both backends."""
+    return any_kb_config
+
+
+@pytest.fixture
 def config_file(kb_config, tmp_path: Path) -> Path:
     path = tmp_path / "guard.yaml"
-    path.write_text(f"knowledge_base:\n  path: {kb_config.path}\n  chunk_size: {kb_config.chunk_size}\n"
-                    f"  chunk_overlap: {kb_config.chunk_overlap}\n")
+    path.write_text(yaml.safe_dump({"knowledge_base": kb_config.model_dump(
+        mode="json", include={"backend", "path", "database", "name", "chunk_size", "chunk_overlap"})}))
     return path
 
 
@@ -51,7 +58,7 @@ def test_config_is_read_from_guard_yaml_in_the_working_directory(config_file, kb
 
     result = _run("stats")
 
-    assert result.exit_code == 0 and _row(result.output, "path") == kb.stats().path
+    assert result.exit_code == 0 and _row(result.output, "files") == str(kb.stats().files) == "5"
 
 
 def test_search_shows_the_chunk_and_its_scores(config_file):
