@@ -128,6 +128,11 @@ class KnowledgeBaseConfig(_Section):
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
         return self
 
+    def named(self, entry: Path | str) -> "KnowledgeBaseConfig":
+        """These settings for an entry of ``server.knowledge_bases``: a folder, or with backend postgres a name
+        in the same database."""
+        return self.model_copy(update={"name": str(entry)} if self.backend == "postgres" else {"path": Path(entry)})
+
     @model_validator(mode="after")
     def _postgres_has_a_database(self) -> "KnowledgeBaseConfig":
         if self.backend == "postgres" and not (self.database or "").startswith(("postgresql://", "postgres://",
