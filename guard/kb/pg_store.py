@@ -16,7 +16,8 @@ search is exact (the index is not used), as in the local backend.
 
 Lexical side. A stored ``tsvector`` (English stemming; title weighted B,
 heading and text A; words split at every character that is not a letter or
-digit, as the local tokenizer splits them) under a GIN index. The question becomes the same phrases as
+digit, as the local tokenizer splits them) under a partial GIN index per
+knowledge base, built and rebuilt with the HNSW index. The question becomes the same phrases as
 the local BM25 query (``guard.kb.lexical``: rarest first within the scoring
 budget), each a ``phraseto_tsquery``, OR'ed; matches are ordered by
 ``ts_rank`` with weights B=0.5 and A=1 (title half as much as heading and
@@ -47,7 +48,7 @@ from guard.store.engine import database_url, display_name, migrate
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "guard_kb_alembic_version"
 _MIGRATION_LOCK = 0x67756172646B62  # "guardkb"
-BULK_LOAD = 10_000  # a commit adding more chunks than this and than the knowledge base holds rebuilds its index
+BULK_LOAD = 10_000  # a commit adding more chunks than this and than the knowledge base holds rebuilds its indexes
 BUILD_MEMORY = "512MB"  # maintenance_work_mem for an index build: the graph of ~200k 384-d chunks fits
 _TS_WEIGHTS = "{0, 0, 0.5, 1}"  # ts_rank's {D, C, B, A}: title (B) half of heading and text (A)
 
@@ -171,7 +172,7 @@ class PostgresBackend:
         """One transaction per document; a document changed by another writer since the plan was read is refused."""
         removed = 0
         if sum(len(v.chunks) for v in versions) > max(self.counts()[1], BULK_LOAD):
-            self._drop_index()  # a bulk load: inserting into the graph costs ~25x building it after
+            self._drop_indexes()  # a bulk load: inserting into the graph costs ~25x building it after
         try:
             for version in versions:
                 with self.engine.begin() as conn:
@@ -183,7 +184,7 @@ class PostgresBackend:
             raise KnowledgeBaseError(f"another process changed the knowledge base during this ingest ({exc.orig}); "
                                      "run it again") from None
         finally:
-            self._ensure_index()
+            self._ensure_indexes()
         return removed
 
     def close(self) -> None:
@@ -280,37 +281,47 @@ class PostgresBackend:
                      {"model": self.config.embedding_model, "dim": vectors_dim, "kb": self.kb_id})
         return vectors_dim
 
-    @property
-    def _index_name(self) -> str:
-        return f"guard_kb_chunks_hnsw_{self.kb_id}"
+    def _indexes(self, dim: int) -> dict[str, str]:
+        """This knowledge base's partial indexes: name to definition."""
+        return {
+            f"guard_kb_chunks_hnsw_{self.kb_id}":
+                f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WITH (m = {self.config.hnsw_m}, "
+                f"ef_construction = {self.config.hnsw_ef_construction}) WHERE kb_id = {self.kb_id}",
+            f"guard_kb_chunks_tsv_{self.kb_id}": f"USING gin (tsv) WHERE kb_id = {self.kb_id}",
+        }
 
-    def _ensure_index(self) -> None:
-        """The knowledge base's HNSW index, built from its rows if it has none (first load, or after a bulk load).
+    def _ensure_indexes(self) -> None:
+        """The knowledge base's indexes, built from its rows where missing (first load, or after a bulk load).
 
-        Built concurrently: other knowledge bases keep writing, and searches here are exact meanwhile.
-        An index a dead build left invalid is dropped and built again.
+        Built concurrently: other knowledge bases keep writing, and searches here scan its rows meanwhile
+        (exact, only slower). An index a dead build left invalid is dropped and built again.
         """
-        recorded = self.recorded_model()
-        if recorded is None:
+        dim = self._dimensions()
+        if dim is None:
             return
+        wanted = self._indexes(dim)
         with self.engine.connect() as conn:
-            valid = conn.execute(text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                                      "WHERE c.relname = :name"), {"name": self._index_name}).scalar()
-        if valid:
+            valid = dict(conn.execute(text("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c "
+                                           "ON c.oid = i.indexrelid WHERE c.relname = ANY(:names)"),
+                                      {"names": list(wanted)}).all())
+        missing = [name for name in wanted if not valid.get(name)]
+        if not missing:
             return
-        if valid is not None:
-            self._drop_index()
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f"SET maintenance_work_mem = '{BUILD_MEMORY}'"))
-            conn.execute(text(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {self._index_name} ON guard_kb_chunks "
-                f"USING hnsw ((embedding::vector({recorded[1]})) vector_cosine_ops) "
-                f"WITH (m = {self.config.hnsw_m}, ef_construction = {self.config.hnsw_ef_construction}) "
-                f"WHERE kb_id = {self.kb_id}"))
+            for name in missing:
+                if name in valid:
+                    conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+                conn.execute(text(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON guard_kb_chunks {wanted[name]}"))
+            conn.execute(text("ANALYZE guard_kb_chunks"))  # the planner learns the new rows and picks the indexes
 
-    def _drop_index(self) -> None:
+    def _drop_indexes(self) -> None:
+        dim = self._dimensions()
+        if dim is None:
+            return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {self._index_name}"))
+            for name in self._indexes(dim):
+                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
 
 
 def location(config: KnowledgeBaseConfig) -> str:

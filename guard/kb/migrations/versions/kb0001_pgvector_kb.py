@@ -2,10 +2,10 @@
 
 The embedding column has no fixed dimension, so knowledge bases built with
 different models share the table; each knowledge base gets its own partial
-HNSW index (``embedding::vector(dim)``, ``WHERE kb_id = ...``) when its first
-vectors arrive (``guard.kb.pg_store``). The lexical side is a stored
-``tsvector`` (English stemming, title weighted B, heading and text A) under a
-GIN index, of the text split at every character that is not a letter or digit,
+HNSW index (``embedding::vector(dim)``, ``WHERE kb_id = ...``) and GIN index
+(``tsv``) after its first load (``guard.kb.pg_store``). The lexical side is a
+stored ``tsvector`` (English stemming, title weighted B, heading and text A) of
+the text split at every character that is not a letter or digit,
 as SQLite's unicode61 tokenizer splits it locally: ``ERR-4012`` is the words
 ``err`` and ``4012`` (PostgreSQL's own parser would read ``-4012`` as a number).
 
@@ -69,7 +69,6 @@ def upgrade() -> None:
             UNIQUE (kb_id, chunk_id)
         )""")
     op.execute("CREATE INDEX guard_kb_chunks_file ON guard_kb_chunks (file_id)")
-    op.execute("CREATE INDEX guard_kb_chunks_tsv ON guard_kb_chunks USING gin (tsv)")
 
 
 def downgrade() -> None:
