@@ -12,8 +12,9 @@ The PostgreSQL side runs on a private server from the ``pgserver`` wheel
 (PostgreSQL 16, pgvector 0.6.2, default settings) unless ``--database`` names one.
 faiss runs on one thread, as one PostgreSQL backend process does.
 
-    python -m benchmarks.kb_backends --chunks 100000      # ~15 min on 2 busy cores
+    python -m benchmarks.kb_backends --chunks 100000      # ~8 min on 2 busy cores
     python -m benchmarks.kb_backends --chunks 10000       # a quick look
+    python -m benchmarks.kb_backends --chunks 1000000 --backends postgres --build-memory 4GB  # each side alone
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 
 from benchmarks.kb_index import recall_at, synthetic_vectors
 from guard.config import KnowledgeBaseConfig
+from guard.kb import pg_store
 from guard.kb.backend import Backend, DocumentVersion
 from guard.kb.knowledge_base import open_backend
 from guard.kb.retrieval import hybrid_search
@@ -86,9 +88,14 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database", help="a postgresql:// URL with pgvector (default: a private pgserver)")
-    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--backends", nargs="+", default=["local", "postgres"], choices=["local", "postgres"])
+    parser.add_argument("--build-memory", help="maintenance_work_mem for the HNSW build (default "
+                        f"{pg_store.BUILD_MEMORY}; the 1M graph needs ~4GB to be built in memory)")
+    parser.add_argument("--out", type=Path, help="also write each backend's results as JSON here, as it finishes")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
+    if args.build_memory:
+        pg_store.BUILD_MEMORY = args.build_memory
 
     vectors = synthetic_vectors(args.chunks, seed=1)
     queries = synthetic_vectors(args.queries, seed=2)
@@ -99,7 +106,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="guard-kb-backends-"))
     server = None
     database = args.database
-    if database is None:
+    if database is None and "postgres" in args.backends:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pgserver
@@ -107,15 +114,18 @@ def main() -> None:
         database = server.get_uri()
     results = {}
     try:
-        for name, config in [("local", KnowledgeBaseConfig(path=work / "kb")),
-                             ("postgres", KnowledgeBaseConfig(backend="postgres", database=database,
-                                                              name=f"bench-{uuid.uuid4().hex[:8]}"))]:
-            backend = open_backend(config)
+        configs = {"local": lambda: KnowledgeBaseConfig(path=work / "kb"),
+                   "postgres": lambda: KnowledgeBaseConfig(backend="postgres", database=database,
+                                                           name=f"bench-{uuid.uuid4().hex[:8]}")}
+        for name in args.backends:
+            backend = open_backend(configs[name]())
             try:
                 results[name] = measure(backend, versions, queries, query_texts, exact)
             finally:
                 backend.close()
             print(name, json.dumps(results[name]), flush=True)
+            if args.out:
+                args.out.write_text(json.dumps(results, indent=2))
     finally:
         if server is not None:
             server.cleanup()
@@ -125,8 +135,6 @@ def main() -> None:
     for name, r in results.items():
         print(f"| {name} | {r['chunks']:,} | {r['index']} | {r['ingest_s']} s | {r['ingest_chunks_per_s']:,} | "
               f"{r['p50_ms']} | {r['p99_ms']} | {r['recall_at_10']} |")
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

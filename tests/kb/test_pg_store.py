@@ -130,3 +130,15 @@ def test_migrate_to_postgres_without_a_database_is_a_clear_error(kb_config, tmp_
 
     assert result.exit_code == 1
     assert "knowledge_base.backend postgres needs knowledge_base.database" in result.output
+
+
+def test_a_request_naming_a_knowledge_base_gets_that_name_in_the_same_database():
+    from guard.config import GuardConfig, SettingsOverrides
+    from guard.derive import derive_config
+
+    base = GuardConfig(knowledge_base={"backend": "postgres", "database": "postgresql://db/guard", "name": "main"},
+                       server={"knowledge_bases": {"faq": "faq"}})
+
+    picked = derive_config(base, SettingsOverrides(knowledge_base="faq")).knowledge_base
+
+    assert (picked.backend, picked.database, picked.name) == ("postgres", "postgresql://db/guard", "faq")
