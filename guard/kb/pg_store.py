@@ -85,7 +85,7 @@ class PostgresBackend:
                     return None
                 row = conn.execute(text("SELECT files, chunks FROM guard_kb WHERE name = :name"),
                                    {"name": config.name}).first()
-                return (int(row[0]), int(row[1])) if row is not None and row[1] else None
+                return (int(row[0]), int(row[1])) if row is not None else None
         except DBAPIError:
             return None
         finally:

@@ -142,3 +142,16 @@ def test_a_request_naming_a_knowledge_base_gets_that_name_in_the_same_database()
     picked = derive_config(base, SettingsOverrides(knowledge_base="faq")).knowledge_base
 
     assert (picked.backend, picked.database, picked.name) == ("postgres", "postgresql://db/guard", "faq")
+
+
+def test_past_exact_search_max_the_search_runs_on_the_hnsw_index_and_finds_the_same_chunk(pg_config, docs):
+    kb = KnowledgeBase.open(pg_config.model_copy(update={"exact_search_max": 1}))
+    kb.add([docs])
+
+    assert kb.stats().index == "hnsw"
+    assert kb.search("How many days do I have to send an item back?", k=3)[0].chunk.id == "refund_policy.md#c0"
+    with create_engine(database_url(pg_config.database)).connect() as conn:
+        indexes = conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE :like"),
+                               {"like": f"guard_kb_chunks_%_{kb.backend.kb_id}"}).scalars().all()
+    assert sorted(indexes) == [f"guard_kb_chunks_hnsw_{kb.backend.kb_id}", f"guard_kb_chunks_tsv_{kb.backend.kb_id}"]
+    kb.close()
