@@ -155,3 +155,11 @@ def test_past_exact_search_max_the_search_runs_on_the_hnsw_index_and_finds_the_s
                                {"like": f"guard_kb_chunks_%_{kb.backend.kb_id}"}).scalars().all()
     assert sorted(indexes) == [f"guard_kb_chunks_hnsw_{kb.backend.kb_id}", f"guard_kb_chunks_tsv_{kb.backend.kb_id}"]
     kb.close()
+
+
+def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path):
+    config = KnowledgeBaseConfig(backend="postgres", database=f"postgresql://guard@/guard?host={tmp_path / 'nowhere'}")
+
+    with pytest.raises(KnowledgeBaseError, match="cannot reach the knowledge base database postgresql://guard@/guard"):
+        KnowledgeBase.open(config)
+    assert KnowledgeBase.counts_at(config) is None  # start-up says there is none, rather than failing
