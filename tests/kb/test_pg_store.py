@@ -163,3 +163,18 @@ def test_a_database_that_cannot_be_reached_is_a_clear_error(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="cannot reach the knowledge base database postgresql://guard@/guard"):
         KnowledgeBase.open(config)
     assert KnowledgeBase.counts_at(config) is None  # start-up says there is none, rather than failing
+
+
+def test_an_eval_suites_documents_go_to_a_local_knowledge_base_never_the_shared_one(tmp_path):
+    from rich.console import Console
+
+    from guard.config import GuardConfig
+    from guard.evals.knowledge import eval_knowledge_base
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "hours.md").write_text("# Opening hours\n\nThe shop opens at nine.\n")
+    shared = GuardConfig(knowledge_base={"backend": "postgres", "database": "postgresql://guard@/guard?host=/nowhere"})
+
+    grounded = eval_knowledge_base(shared, tmp_path / "docs", Console(quiet=True)).knowledge_base
+
+    assert grounded.backend == "local" and KnowledgeBase.counts_at(grounded) == (1, 1)
