@@ -78,7 +78,7 @@ class PostgresBackend:
     @staticmethod
     def counts_at(config: KnowledgeBaseConfig) -> tuple[int, int] | None:
         """(files, chunks) of ``config.name`` without creating anything; None when there is none or no server."""
-        engine = create_engine(database_url(config.database or ""))
+        engine = create_engine(database_url(config.database or ""), connect_args={"connect_timeout": 5})
         try:
             with engine.connect() as conn:
                 if conn.execute(text("SELECT to_regclass('guard_kb')")).scalar() is None:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import uuid
 
+import httpx
 import openai
 
 from tests.server.conftest import APP_KEY, MODEL
@@ -50,6 +51,7 @@ def test_a_document_added_while_two_servers_run_grounds_answers_from_both(pgvect
                                capture_output=True, text=True, timeout=120)
         assert added.returncode == 0, added.stderr
 
+        assert httpx.get(second + "/readyz").json()["checks"]["knowledge_base"] == "ok"
         _ask(second)
         assert "one loyalty point per euro" in _grounded_in(upstream)
         _ask(first)
