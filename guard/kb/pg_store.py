@@ -353,7 +353,8 @@ def _prepare(config: KnowledgeBaseConfig) -> None:
             present = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")).first()
         if present is None:
             try:
-                with engine.begin() as conn:
+                with engine.begin() as conn:  # under the migration lock: two workers starting at once never race
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
                     conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
             except DBAPIError as exc:
                 if isinstance(exc, OperationalError) and exc.connection_invalidated:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,24 @@ def test_an_eval_suites_documents_go_to_a_local_knowledge_base_never_the_shared_
     grounded = eval_knowledge_base(shared, tmp_path / "docs", Console(quiet=True)).knowledge_base
 
     assert grounded.backend == "local" and KnowledgeBase.counts_at(grounded) == (1, 1)
+
+
+def test_workers_opening_a_fresh_database_at_once_all_get_the_knowledge_base(pgvector_url):
+    database = f"kb_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url(pgvector_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {database}"))
+    admin.dispose()
+    config = KnowledgeBaseConfig(backend="postgres", database=pgvector_url.replace("/postgres?", f"/{database}?"))
+    start = threading.Barrier(4)
+
+    def open_at_once(_: int) -> tuple[int, int]:
+        start.wait()
+        kb = KnowledgeBase.open(config)
+        try:
+            return kb.backend.counts()
+        finally:
+            kb.close()
+
+    with ThreadPoolExecutor(4) as pool:  # none fails creating the extension or the tables another just created
+        assert list(pool.map(open_at_once, range(4))) == [(0, 0)] * 4
