@@ -35,7 +35,7 @@ import numpy as np
 
 from benchmarks.kb_index import recall_at, synthetic_vectors
 from guard.config import KnowledgeBaseConfig
-from guard.kb import pg_store
+from guard.kb import pg_schema
 from guard.kb.backend import Backend, DocumentVersion
 from guard.kb.knowledge_base import open_backend
 from guard.kb.retrieval import hybrid_search
@@ -95,12 +95,12 @@ def main() -> None:
     parser.add_argument("--database", help="a postgresql:// URL with pgvector (default: a private pgserver)")
     parser.add_argument("--backends", nargs="+", default=["local", "postgres"], choices=["local", "postgres"])
     parser.add_argument("--build-memory", help="maintenance_work_mem for the HNSW build (default "
-                        f"{pg_store.BUILD_MEMORY}; the 1M graph needs ~4GB to be built in memory)")
+                        f"{pg_schema.BUILD_MEMORY}; the 1M graph needs ~4GB to be built in memory)")
     parser.add_argument("--out", type=Path, help="also write each backend's results as JSON here, as it finishes")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     if args.build_memory:
-        pg_store.BUILD_MEMORY = args.build_memory
+        pg_schema.BUILD_MEMORY = args.build_memory
 
     vectors = synthetic_vectors(args.chunks, seed=1)
     queries = synthetic_vectors(args.queries, seed=2)

@@ -65,7 +65,7 @@ def open_backend(config: KnowledgeBaseConfig) -> Backend:
 def location(config: KnowledgeBaseConfig) -> str:
     """Where the configured knowledge base lives, for people: its folder, or its database and name."""
     if config.backend == "postgres":
-        from guard.kb.pg_store import location as in_database
+        from guard.kb.pg_schema import location as in_database
 
         return in_database(config)
     return str(config.path)

@@ -7,18 +7,14 @@ document's previous version until that transaction commits, and every worker
 sees the new one as soon as it has: an ingest that dies half-way leaves each
 document whole, old or new.
 
-Dense side. Vectors live in one ``vector`` column; each knowledge base gets a
-partial HNSW index (cosine, ``m``/``ef_construction`` from the config) on
-``embedding::vector(dim)`` for its rows, built after its first load (and again
-after a bulk load: inserting into the graph row by row costs ~25x building it
-from the rows), and kept up to date by later ingests. Up to ``exact_search_max`` chunks the
-search is exact (the index is not used), as in the local backend.
+Dense side. Vectors live in one ``vector`` column; each knowledge base has a
+partial HNSW index (``guard.kb.pg_schema``). Up to ``exact_search_max`` chunks
+the search is exact (the index is not used), as in the local backend.
 
 Lexical side. A stored ``tsvector`` (English stemming; title weighted B,
 heading and text A; words split at every character that is not a letter or
 digit, as the local tokenizer splits them) under a partial GIN index per
-knowledge base, built and rebuilt with the HNSW index. The question becomes the same phrases as
-the local BM25 query (``guard.kb.lexical``: rarest first within the scoring
+knowledge base. The question becomes the same phrases as the local BM25 query (``guard.kb.lexical``: rarest first within the scoring
 budget), each a ``phraseto_tsquery``, OR'ed; matches are ordered by
 ``ts_rank`` with weights B=0.5 and A=1 (title half as much as heading and
 text, as locally) and length normalisation 1 (divided by 1 + log of the
@@ -31,25 +27,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from guard.config import KnowledgeBaseConfig
 from guard.errors import KnowledgeBaseError
-from guard.kb import lexical
+from guard.kb import lexical, pg_schema
 from guard.kb.backend import DocumentVersion, IndexFigures
 from guard.kb.store import Chunk, FileRecord
-from guard.store.engine import database_url, display_name, migrate
+from guard.store.engine import database_url
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-VERSION_TABLE = "guard_kb_alembic_version"
-_MIGRATION_LOCK = 0x67756172646B62  # "guardkb"
 BULK_LOAD = 10_000  # a commit adding more chunks than this and than the knowledge base holds rebuilds its indexes
-BUILD_MEMORY = "512MB"  # maintenance_work_mem for an index build: the graph of ~200k 384-d chunks fits
 _TS_WEIGHTS = "{0, 0, 0.5, 1}"  # ts_rank's {D, C, B, A}: title (B) half of heading and text (A)
 
 
@@ -63,8 +54,8 @@ class PostgresBackend:
     @classmethod
     def open(cls, config: KnowledgeBaseConfig) -> PostgresBackend:
         """The knowledge base ``config.name`` in ``config.database``; creates the schema and the name if missing."""
-        _prepare(config)
-        engine = _engine(config)
+        pg_schema.prepare(config)
+        engine = pg_schema.connect(config)
         try:
             with engine.begin() as conn:
                 conn.execute(text("INSERT INTO guard_kb (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"),
@@ -72,7 +63,7 @@ class PostgresBackend:
                 kb_id = conn.execute(text("SELECT id FROM guard_kb WHERE name = :name"), {"name": config.name}).scalar_one()
         except OperationalError as exc:
             engine.dispose()
-            raise _unreachable(config, exc) from None
+            raise pg_schema.unreachable(config, exc) from None
         return cls(config, engine, kb_id)
 
     @staticmethod
@@ -164,7 +155,7 @@ class PostgresBackend:
         chunks = self.counts()[1]
         kind = "none" if chunks == 0 else "exact" if chunks <= self.config.exact_search_max else "hnsw"
         size = self._one("SELECT coalesce(sum(pg_column_size(c.*)), 0) FROM guard_kb_chunks c WHERE kb_id = :kb")[0]
-        return IndexFigures(location=location(self.config), index=kind, indexed_vectors=chunks, bytes=int(size))
+        return IndexFigures(location=pg_schema.location(self.config), index=kind, indexed_vectors=chunks, bytes=int(size))
 
     # -- writing --------------------------------------------------------------
 
@@ -172,7 +163,7 @@ class PostgresBackend:
         """One transaction per document; a document changed by another writer since the plan was read is refused."""
         removed = 0
         if sum(len(v.chunks) for v in versions) > max(self.counts()[1], BULK_LOAD):
-            self._drop_indexes()  # a bulk load: inserting into the graph costs ~25x building it after
+            self._indexes(build=False)  # a bulk load: inserting into the graph costs ~25x building it after
         try:
             for version in versions:
                 with self.engine.begin() as conn:
@@ -184,7 +175,7 @@ class PostgresBackend:
             raise KnowledgeBaseError(f"another process changed the knowledge base during this ingest ({exc.orig}); "
                                      "run it again") from None
         finally:
-            self._ensure_indexes()
+            self._indexes(build=True)
         return removed
 
     def close(self) -> None:
@@ -271,8 +262,13 @@ class PostgresBackend:
         conn.execute(text("UPDATE guard_kb SET generation = generation + 1, files = files + :files, "
                           "chunks = chunks + :chunks WHERE id = :kb"), {"kb": self.kb_id, "files": files, "chunks": chunks})
 
+    def _indexes(self, build: bool) -> None:
+        dim = self._dimensions()
+        if dim is not None:
+            (pg_schema.build_indexes if build else pg_schema.drop_indexes)(self.engine, self.config, self.kb_id, dim)
+
     def _record_model(self, conn: Connection, dim: int | None, vectors_dim: int) -> int:
-        """The first vectors fix the model and dimensions, and get the knowledge base its HNSW index."""
+        """The first vectors fix the model and dimensions (its indexes are built once they are stored)."""
         if dim is not None:
             if dim != vectors_dim:
                 raise KnowledgeBaseError(f"vectors of {vectors_dim} dimensions cannot join a knowledge base of {dim}")
@@ -281,99 +277,9 @@ class PostgresBackend:
                      {"model": self.config.embedding_model, "dim": vectors_dim, "kb": self.kb_id})
         return vectors_dim
 
-    def _indexes(self, dim: int) -> dict[str, str]:
-        """This knowledge base's partial indexes: name to definition."""
-        return {
-            f"guard_kb_chunks_hnsw_{self.kb_id}":
-                f"USING hnsw ((embedding::vector({dim})) vector_cosine_ops) WITH (m = {self.config.hnsw_m}, "
-                f"ef_construction = {self.config.hnsw_ef_construction}) WHERE kb_id = {self.kb_id}",
-            f"guard_kb_chunks_tsv_{self.kb_id}": f"USING gin (tsv) WHERE kb_id = {self.kb_id}",
-        }
-
-    def _ensure_indexes(self) -> None:
-        """The knowledge base's indexes, built from its rows where missing (first load, or after a bulk load).
-
-        Built concurrently: other knowledge bases keep writing, and searches here scan its rows meanwhile
-        (exact, only slower). An index a dead build left invalid is dropped and built again.
-        """
-        dim = self._dimensions()
-        if dim is None:
-            return
-        wanted = self._indexes(dim)
-        with self.engine.connect() as conn:
-            valid = dict(conn.execute(text("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c "
-                                           "ON c.oid = i.indexrelid WHERE c.relname = ANY(:names)"),
-                                      {"names": list(wanted)}).all())
-        missing = [name for name in wanted if not valid.get(name)]
-        if not missing:
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"SET maintenance_work_mem = '{BUILD_MEMORY}'"))
-            for name in missing:
-                if name in valid:
-                    conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
-                conn.execute(text(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON guard_kb_chunks {wanted[name]}"))
-            conn.execute(text("ANALYZE guard_kb_chunks"))  # the planner learns the new rows and picks the indexes
-
-    def _drop_indexes(self) -> None:
-        dim = self._dimensions()
-        if dim is None:
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in self._indexes(dim):
-                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
-
-
-def location(config: KnowledgeBaseConfig) -> str:
-    """The database (password hidden) and the knowledge base's name, for people."""
-    return f"{display_name(config.database or '')} (knowledge base {config.name!r})"
-
 
 def _state(record: FileRecord | None) -> tuple[str, str] | None:
     return (record.content_hash, record.chunking) if record is not None else None
-
-
-def _engine(config: KnowledgeBaseConfig) -> Engine:
-    from pgvector.psycopg import register_vector
-
-    engine = create_engine(database_url(config.database or ""), pool_pre_ping=True)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
-        register_vector(dbapi_connection)  # numpy arrays in and out as pgvector's type
-
-    return engine
-
-
-def _prepare(config: KnowledgeBaseConfig) -> None:
-    """The pgvector extension (created when this role may) and the knowledge base tables, migrated to the head."""
-    engine = create_engine(database_url(config.database or ""))
-    try:
-        with engine.connect() as conn:
-            present = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'vector'")).first()
-        if present is None:
-            try:
-                with engine.begin() as conn:  # under the migration lock: two workers starting at once never race
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-            except DBAPIError as exc:
-                if isinstance(exc, OperationalError) and exc.connection_invalidated:
-                    raise
-                reason = str(exc.orig).strip().splitlines()[0]
-                raise KnowledgeBaseError(
-                    f"{display_name(config.database or '')}: the knowledge base needs the pgvector extension, and "
-                    f"this role cannot create it ({reason}). Run CREATE EXTENSION vector in this database as its "
-                    "owner or a superuser (the server must have pgvector installed), then try again") from None
-        migrate(engine, MIGRATIONS, VERSION_TABLE, _MIGRATION_LOCK)
-    except OperationalError as exc:
-        raise _unreachable(config, exc) from None
-    finally:
-        engine.dispose()
-
-
-def _unreachable(config: KnowledgeBaseConfig, exc: OperationalError) -> KnowledgeBaseError:
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    return KnowledgeBaseError(f"cannot reach the knowledge base database {display_name(config.database or '')}: {reason}")
 
 
 def _array(vector: Any) -> np.ndarray:
