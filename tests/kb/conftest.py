@@ -122,9 +122,14 @@ def any_kb_config(request, local_kb_config: KnowledgeBaseConfig) -> KnowledgeBas
     session's pgvector server, filled by copying the local one's vectors (no re-embedding)."""
     if request.param == "local":
         return local_kb_config
-    config = local_kb_config.model_copy(update={"backend": "postgres", "database": request.getfixturevalue(
-        "pgvector_url"), "name": f"test-{uuid.uuid4().hex[:12]}"})
-    source, target = KnowledgeBase.open(local_kb_config), KnowledgeBase.open(config)
+    return postgres_copy(local_kb_config, request.getfixturevalue("pgvector_url"))
+
+
+def postgres_copy(local: KnowledgeBaseConfig, database: str) -> KnowledgeBaseConfig:
+    """A new named knowledge base in ``database`` holding ``local``'s documents, copied with their vectors."""
+    config = local.model_copy(update={"backend": "postgres", "database": database,
+                                      "name": f"test-{uuid.uuid4().hex[:12]}"})
+    source, target = KnowledgeBase.open(local), KnowledgeBase.open(config)
     target.copy_from(source)
     source.close()
     target.close()

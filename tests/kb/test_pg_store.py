@@ -20,6 +20,7 @@ from guard.errors import KnowledgeBaseError
 from guard.kb import KnowledgeBase
 from guard.kb import knowledge_base as knowledge_base_module
 from guard.store.engine import database_url
+from tests.kb.conftest import postgres_copy
 
 
 @pytest.fixture
@@ -201,3 +202,21 @@ def test_workers_opening_a_fresh_database_at_once_all_get_the_knowledge_base(pgv
 
     with ThreadPoolExecutor(4) as pool:  # none fails creating the extension or the tables another just created
         assert list(pool.map(open_at_once, range(4))) == [(0, 0)] * 4
+
+
+def test_migrate_back_from_postgres_to_a_new_local_folder_gives_the_same_search(local_kb_config, pgvector_url,
+                                                                                tmp_path, monkeypatch):
+    source_config = postgres_copy(local_kb_config, pgvector_url)
+    monkeypatch.delenv("GUARD_KNOWLEDGE_BASE__PATH", raising=False)
+    config_file = tmp_path / "guard.yaml"
+    config_file.write_text(f"knowledge_base:\n  path: {tmp_path / 'copy'}\n  database: '{source_config.database}'\n"
+                           f"  name: {source_config.name}\n")
+
+    result = CliRunner().invoke(kb_app, ["migrate", "--from", "postgres", "--to", "local", "-c", str(config_file)])
+
+    assert result.exit_code == 0, result.output
+    copy, source = (KnowledgeBase.open(KnowledgeBaseConfig(path=tmp_path / "copy")), KnowledgeBase.open(source_config))
+    query = "Customer got ERR-4012, what now?"
+    assert (copy.stats().chunks, _ids(copy, query)[0]) == (source.stats().chunks, _ids(source, query)[0])
+    copy.close()
+    source.close()
