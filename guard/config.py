@@ -117,7 +117,7 @@ class KnowledgeBaseConfig(_Section):
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Name of the packaged default or any sentence-transformers model name/path.")
     chunk_size: int = Field(800, ge=100, description="Target chunk size in characters.")
     chunk_overlap: int = Field(120, ge=0)
-    exact_search_max: int = Field(50_000, ge=1, description="Past this many chunks the index becomes approximate (HNSW).")
+    exact_search_max: int = Field(50_000, ge=1, description="Past this many chunks the local index becomes approximate (HNSW); PostgreSQL's is HNSW at every size.")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per node: more is better recall, more memory.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time beam: more is better recall, slower ingest.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time beam: more is better recall, slower search.")

@@ -78,13 +78,13 @@ def test_search_lists_rows_in_the_order_of_their_relevance(config_file):
     assert relevance == sorted(relevance, reverse=True)
 
 
-def test_stats_shows_files_chunks_and_index(config_file, kb):
+def test_stats_shows_files_chunks_and_index(config_file, kb, kb_config):
     result = _run("stats", "--config", str(config_file))
 
     assert result.exit_code == 0
     assert _row(result.output, "files") == "5"
     assert _row(result.output, "chunks") == str(kb.stats().chunks)
-    assert _row(result.output, "index") == "exact"
+    assert _row(result.output, "index") == {"local": "exact", "postgres": "hnsw"}[kb_config.backend]
     assert _row(result.output, "embedding model") == "all-MiniLM-L6-v2"
 
 

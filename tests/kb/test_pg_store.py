@@ -147,8 +147,8 @@ def test_a_request_naming_a_knowledge_base_gets_that_name_in_the_same_database()
     assert (picked.backend, picked.database, picked.name) == ("postgres", "postgresql://db/guard", "faq")
 
 
-def test_past_exact_search_max_the_search_runs_on_the_hnsw_index_and_finds_the_same_chunk(pg_config, docs):
-    kb = KnowledgeBase.open(pg_config.model_copy(update={"exact_search_max": 1}))
+def test_a_knowledge_base_gets_its_own_hnsw_and_full_text_indexes_with_its_first_ingest(pg_config, docs):
+    kb = KnowledgeBase.open(pg_config)
     kb.add([docs])
 
     assert kb.stats().index == "hnsw"

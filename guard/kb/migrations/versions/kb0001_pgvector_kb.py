@@ -68,9 +68,6 @@ def upgrade() -> None:
                 setweight(to_tsvector('english', regexp_replace(text, '[^[:alnum:]]+', ' ', 'g')), 'A')) STORED,
             UNIQUE (kb_id, chunk_id)
         )""")
-    # Vectors stay in the row (text and tsvector are moved out first): an exact search reads every vector of a
-    # knowledge base, and fetching each from the TOAST table made it ~5x slower.
-    op.execute("ALTER TABLE guard_kb_chunks ALTER COLUMN embedding SET STORAGE MAIN")
     op.execute("CREATE INDEX guard_kb_chunks_file ON guard_kb_chunks (file_id)")
 
 
