@@ -220,3 +220,21 @@ def test_migrate_back_from_postgres_to_a_new_local_folder_gives_the_same_search(
     assert (copy.stats().chunks, _ids(copy, query)[0]) == (source.stats().chunks, _ids(source, query)[0])
     copy.close()
     source.close()
+
+
+def test_a_bulk_load_rebuilds_the_indexes_and_search_keeps_working(pg_config, docs, monkeypatch):
+    from guard.kb import pg_store
+
+    kb = KnowledgeBase.open(pg_config)
+    kb.add([docs / "warranty.txt"])
+    monkeypatch.setattr(pg_store, "BULK_LOAD", 1)  # adding more chunks than the knowledge base holds: a bulk load
+
+    kb.add([docs])
+
+    assert kb.search("How many days do I have to send an item back?", k=3)[0].chunk.id == "refund_policy.md#c0"
+    with create_engine(database_url(pg_config.database)).connect() as conn:
+        valid = conn.execute(text("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                                  "WHERE c.relname LIKE :like AND i.indisvalid"),
+                             {"like": f"guard_kb_chunks_%_{kb.backend.kb_id}"}).scalar_one()
+    assert valid == 2
+    kb.close()
