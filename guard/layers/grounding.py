@@ -2,7 +2,8 @@
 
 The configured knowledge base (a folder at ``knowledge_base.path``, or a named
 one in PostgreSQL) is opened once per process, on first use, and shared by
-every request; it is opened and searched on a thread, never on the event loop. The question is the last user message.
+every request; it is opened and searched on a thread, never on the event loop.
+The question is the last user message.
 Hybrid retrieval (``guard.kb.retrieval``) returns up to ``grounding.top_k``
 chunks whose relevance reaches ``grounding.min_score``; they become
 ``state.sources`` and are listed as ``[1]``..``[k]`` in a system message that
