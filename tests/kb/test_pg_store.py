@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,9 @@ from guard.kb import KnowledgeBase
 from guard.kb import knowledge_base as knowledge_base_module
 from guard.store.engine import database_url
 from tests.kb.conftest import postgres_copy
+
+POSTGRES_URL = os.environ.get("GUARD_TEST_POSTGRES_URL")  # Debian's, without pgvector; read at import: the
+# autouse fixture clears GUARD_*
 
 
 @pytest.fixture
@@ -238,3 +242,21 @@ def test_a_bulk_load_rebuilds_the_indexes_and_search_keeps_working(pg_config, do
                              {"like": f"guard_kb_chunks_%_{kb.backend.kb_id}"}).scalar_one()
     assert valid == 2
     kb.close()
+
+
+def test_a_server_without_pgvector_is_told_to_run_create_extension(local_kb_config):
+    url = POSTGRES_URL
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("GUARD_TEST_POSTGRES_URL is not set: CI must run this test against Debian's PostgreSQL")
+        pytest.skip("GUARD_TEST_POSTGRES_URL is not set (.ci/run sets it up)")
+    engine = create_engine(database_url(url))
+    with engine.connect() as conn:
+        available = conn.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first()
+    engine.dispose()
+    if available:
+        pytest.skip("this server has pgvector")
+    config = local_kb_config.model_copy(update={"backend": "postgres", "database": url})
+
+    with pytest.raises(KnowledgeBaseError, match=r'\(extension "vector" is not available\)\. Run CREATE EXTENSION vector'):
+        KnowledgeBase.open(config)
