@@ -103,6 +103,48 @@ def search(query: Annotated[str, typer.Argument(help="What to look for.")],
 
 
 @kb_app.command()
+def migrate(source: Annotated[str, typer.Option("--from", help="local or postgres.")],
+            target: Annotated[str, typer.Option("--to", help="local or postgres.")],
+            config: ConfigOption = None) -> None:
+    """Copy the knowledge base from one backend to the other with its vectors, without re-embedding.
+
+    Both come from the config's knowledge_base section: path (local), database and name (postgres).
+    Documents already copied are skipped, so an interrupted copy is finished by running it again.
+    """
+    from pydantic import ValidationError
+
+    from guard.config import KnowledgeBaseConfig, load_config
+    from guard.errors import ConfigError, KnowledgeBaseError
+    from guard.kb import KnowledgeBase, location
+
+    if {source, target} != {"local", "postgres"}:
+        _console(stderr=True).print("[red]error:[/red] --from and --to are local and postgres, one each")
+        raise typer.Exit(1)
+    try:
+        settings = load_config(config).knowledge_base
+        try:
+            ends = [KnowledgeBaseConfig.model_validate({**settings.model_dump(), "backend": name})
+                    for name in (source, target)]
+        except ValidationError as exc:  # backend postgres without a database
+            raise ConfigError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        origin = KnowledgeBase.open(ends[0])
+        try:
+            destination = KnowledgeBase.open(ends[1])
+            try:
+                copied = destination.copy_from(origin)
+                files, chunks = destination.backend.counts()
+            finally:
+                destination.close()
+        finally:
+            origin.close()
+    except (ConfigError, KnowledgeBaseError, ValueError) as exc:
+        _console(stderr=True).print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _console().print(f"copied {copied} files from {location(ends[0])} to {location(ends[1])}; "
+                     f"it holds {files} files, {chunks} chunks")
+
+
+@kb_app.command()
 def stats(config: ConfigOption = None) -> None:
     """Files, chunks, index type and size of the knowledge base."""
     from rich.table import Table
@@ -110,6 +152,8 @@ def stats(config: ConfigOption = None) -> None:
     with _knowledge_base(config) as kb:
         figures = kb.stats()
     table = Table(show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # a database URL is long: shown whole
     for name, value in [("path", figures.path), ("files", figures.files), ("chunks", figures.chunks),
                         ("index", figures.index), ("indexed vectors", figures.indexed_vectors),
                         ("embedding model", figures.embedding_model), ("dimensions", figures.dim or "-"),

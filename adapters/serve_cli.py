@@ -65,7 +65,7 @@ def start_up_lines(settings: GuardConfig) -> list[str]:
     """What the server will do, one fact a line; ``warning:`` lines for what a user most likely did not mean."""
     from guard.adapters.server.completions import served_models
     from guard.adapters.server.embeddings import served_embedding_models
-    from guard.kb import KnowledgeBase
+    from guard.kb import KnowledgeBase, location
     from guard.store.engine import display_name, sqlite_file
 
     server = settings.server
@@ -78,10 +78,10 @@ def start_up_lines(settings: GuardConfig) -> list[str]:
     if not settings.grounding.enabled:
         lines.append("  knowledge base: grounding disabled")
     elif (counts := KnowledgeBase.counts_at(kb)) is not None:
-        lines.append(f"  knowledge base: {kb.path} ({counts[0]} files, {counts[1]} chunks)")
+        lines.append(f"  knowledge base: {location(kb)} ({counts[0]} files, {counts[1]} chunks)")
     else:
-        named = "path" in kb.model_fields_set
-        lines.append(f"  {'warning: ' if named else ''}knowledge base: none at {kb.path}; answers are not grounded "
+        named = bool({"path", "backend"} & kb.model_fields_set)
+        lines.append(f"  {'warning: ' if named else ''}knowledge base: none at {location(kb)}; answers are not grounded "
                      f"(their grounding layer says skipped). Build it: guard kb add DOCS")
     waits = "the store answers" + (" and the models are warmed up (server.warm_up)" if server.warm_up else "")
     lines.append(f"  /readyz: 200 once {waits}; /healthz: 200 while the process runs")

@@ -22,7 +22,8 @@ EVAL_KB_ROOT = Path(".guard") / "eval-kb"
 def eval_knowledge_base(config: GuardConfig, documents: Path, console: Console) -> GuardConfig:
     """``config`` grounded in ``documents``: ingested (or found up to date) in a folder under .guard/eval-kb."""
     key = hashlib.sha256(f"{folder_hash(documents)}|{config.knowledge_base.embedding_model}".encode()).hexdigest()
-    kb_config = config.knowledge_base.model_copy(update={"path": EVAL_KB_ROOT / f"{documents.name}-{key[:12]}"})
+    kb_config = config.knowledge_base.model_copy(update={  # local even with backend postgres: never the shared one
+        "backend": "local", "path": EVAL_KB_ROOT / f"{documents.name}-{key[:12]}"})
     kb = KnowledgeBase.open(kb_config)
     try:
         report = kb.add([documents])

@@ -106,11 +106,18 @@ class ModelsConfig(_Section):
 
 
 class KnowledgeBaseConfig(_Section):
+    backend: Literal["local", "postgres"] = Field(
+        "local", description="local: faiss + SQLite files at path, one host; postgres: tables with pgvector in "
+                             "database, shared by every worker and host.")
     path: Path = Path(".guard/kb")
+    database: str | None = Field(None, description="postgresql:// URL of the knowledge base (backend postgres); "
+                                                   "may be the records' database (telemetry.database).")
+    name: str = Field("default", min_length=1, max_length=200,
+                      description="Which knowledge base in database: several named ones share it (backend postgres).")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Name of the packaged default or any sentence-transformers model name/path.")
     chunk_size: int = Field(800, ge=100, description="Target chunk size in characters.")
     chunk_overlap: int = Field(120, ge=0)
-    exact_search_max: int = Field(50_000, ge=1, description="Past this many chunks the index becomes approximate (HNSW).")
+    exact_search_max: int = Field(50_000, ge=1, description="Past this many chunks the local index becomes approximate (HNSW); PostgreSQL's is HNSW at every size.")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per node: more is better recall, more memory.")
     hnsw_ef_construction: int = Field(80, ge=8, description="HNSW build-time beam: more is better recall, slower ingest.")
     hnsw_ef_search: int = Field(128, ge=8, description="HNSW query-time beam: more is better recall, slower search.")
@@ -119,6 +126,18 @@ class KnowledgeBaseConfig(_Section):
     def _overlap_below_size(self) -> "KnowledgeBaseConfig":
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
+    def named(self, entry: Path | str) -> "KnowledgeBaseConfig":
+        """These settings for an entry of ``server.knowledge_bases``: a folder, or with backend postgres a name
+        in the same database."""
+        return self.model_copy(update={"name": str(entry)} if self.backend == "postgres" else {"path": Path(entry)})
+
+    @model_validator(mode="after")
+    def _postgres_has_a_database(self) -> "KnowledgeBaseConfig":
+        if self.backend == "postgres" and not (self.database or "").startswith(("postgresql://", "postgres://",
+                                                                              "postgresql+psycopg://")):
+            raise ValueError("knowledge_base.backend postgres needs knowledge_base.database: a postgresql:// URL")
         return self
 
 
@@ -359,7 +378,8 @@ class ServerConfig(_Section):
     allow_overrides: list[Override] = Field(default_factory=list, description="Per-request settings a client may "
                                             "send in the body's `guard` field; anything else is a 400.")
     knowledge_bases: dict[str, Path] = Field(default_factory=dict, description="Knowledge bases a request may pick by "
-                                             "name with guard.knowledge_base (the config's own is 'default').")
+                                             "name with guard.knowledge_base (the config's own is 'default'): "
+                                             "folders, or with knowledge_base.backend postgres, names in its database.")
     models: list[str] = Field(default_factory=list, description="Models clients may name besides models.default "
                               "and models.fallbacks.")
     embedding_models: list[str] = Field(default_factory=list, description="Embedding models clients may name "

@@ -47,7 +47,8 @@ def derive_config(base: GuardConfig, settings: SettingsOverrides, models: dict[s
         if settings.knowledge_base not in named:
             raise UnknownKnowledgeBase(f"unknown knowledge base {settings.knowledge_base!r} (configured: "
                                        f"{', '.join(sorted(named)) or 'none'})")
-        data["knowledge_base"]["path"] = named[settings.knowledge_base]
+        data["knowledge_base"].update(base.knowledge_base.named(named[settings.knowledge_base]).model_dump(
+            include={"path", "name"}))
     if models:
         data["models"].update(models)
     try:

@@ -35,3 +35,12 @@ def upstream(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     yield fake
     fake.close()
+
+
+@pytest.fixture(scope="session")
+def pgvector_url():
+    """A private PostgreSQL with pgvector for the session (``tests/support/pgvector_server.py``)."""
+    from tests.support.pgvector_server import pgvector_server
+
+    with pgvector_server() as url:
+        yield url

@@ -54,7 +54,7 @@ class Check:
         if not (question or "").strip():
             raise ApiError(400, "a knowledge base is searched with the question: give question", code="invalid_value",
                            param="question")
-        kb = self.config.knowledge_base.model_copy(update={"path": path})
+        kb = self.config.knowledge_base.named(path)
         try:
             return await knowledge_base_sources(self.config.model_copy(update={"knowledge_base": kb}),
                                                 question or "")

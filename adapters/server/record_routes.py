@@ -143,9 +143,7 @@ class Records:
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["store"] = f"unreachable: {type(exc).__name__}"
         if self.guard.config.grounding.enabled:
-            folder = Path(self.guard.config.knowledge_base.path).expanduser()
-            found = await asyncio.to_thread(folder.is_dir)
-            checks["knowledge_base"] = "ok" if found else "none at knowledge_base.path: answers are not grounded"
+            checks["knowledge_base"] = await asyncio.to_thread(_knowledge_base_check, self.guard.config)
         else:
             checks["knowledge_base"] = "disabled"
         ready = checks["store"] == "ok"
@@ -194,3 +192,15 @@ def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ApiError(400, f"{name} must be between {low} and {high}", code="invalid_value", param=name)
     return value
+
+
+def _knowledge_base_check(config: GuardConfig) -> str:
+    """The knowledge base as /readyz reports it (a folder look, or a query of the database: on a thread)."""
+    kb = config.knowledge_base
+    if kb.backend == "postgres":
+        from guard.kb import KnowledgeBase
+
+        if KnowledgeBase.counts_at(kb) is None:
+            return "none in knowledge_base.database, or it cannot be reached: answers are not grounded"
+        return "ok"
+    return "ok" if Path(kb.path).expanduser().is_dir() else "none at knowledge_base.path: answers are not grounded"

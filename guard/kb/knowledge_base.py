@@ -1,16 +1,15 @@
-"""A knowledge base folder: open it, add and remove documents, search it.
+"""A knowledge base: open it, add and remove documents, search it, whichever backend keeps it.
 
-Folder layout: ``chunks.sqlite3`` (metadata, vectors, BM25 index; the source of
-truth) and ``vectors-<generation>.faiss`` (the dense index, derived from it).
-One process writes at a time (SQLite's write lock); any number search, and a
-long-running process picks up another process's ingest on its next search.
+``knowledge_base.backend`` picks where: ``local`` (a folder of faiss and SQLite
+files, ``guard.kb.local``) or ``postgres`` (pgvector tables shared by every
+worker, ``guard.kb.pg_store``). Planning an ingest, chunking, embedding and
+fusing search results happen here, the same for both.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,17 +18,14 @@ import numpy as np
 from guard.config import KnowledgeBaseConfig
 from guard.embeddings import Embedder, get_embedder
 from guard.errors import KnowledgeBaseError
-from guard.kb.index import IndexFiles, VectorIndex
-from guard.kb.ingest import IngestPlan, build_chunks, chunking_signature, embedding_text, plan_ingest, plan_removal
+from guard.kb.backend import Backend, DocumentVersion
+from guard.kb.ingest import build_chunks, chunking_signature, embedding_text, plan_ingest, plan_removal
+from guard.kb.local import LocalBackend
 from guard.kb.retrieval import Hit, hybrid_search
-from guard.kb.store import Chunk, FileRecord, Store, Writer
-from guard.logs import get_logger
 
-DATABASE = "chunks.sqlite3"
 EMBED_BATCH = 256  # texts per progress step; the embedder batches further inside
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
-log = get_logger()
 
 
 @dataclass
@@ -47,56 +43,60 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Stats:
-    path: str
+    path: str  # the folder, or the database and the knowledge base's name
     files: int
     chunks: int
     index: str  # "exact", "hnsw" or "none" (empty)
-    indexed_vectors: int  # chunks plus HNSW tombstones awaiting a rebuild
+    indexed_vectors: int  # local: chunks plus HNSW tombstones awaiting a rebuild
     embedding_model: str
     dim: int | None
     generation: int
     bytes_on_disk: int
 
 
+def open_backend(config: KnowledgeBaseConfig) -> Backend:
+    if config.backend == "postgres":
+        from guard.kb.pg_store import PostgresBackend  # here: a local knowledge base never imports pgvector
+
+        return PostgresBackend.open(config)
+    return LocalBackend.open(config)
+
+
+def location(config: KnowledgeBaseConfig) -> str:
+    """Where the configured knowledge base lives, for people: its folder, or its database and name."""
+    if config.backend == "postgres":
+        from guard.kb.pg_schema import location as in_database
+
+        return in_database(config)
+    return str(config.path)
+
+
 class KnowledgeBase:
-    def __init__(self, config: KnowledgeBaseConfig, store: Store, folder: Path):
+    def __init__(self, config: KnowledgeBaseConfig, backend: Backend):
         self.config = config
-        self.folder = folder
-        self.store = store
-        self._files = IndexFiles(folder)
-        self._lock = threading.Lock()  # one writer or index swap at a time in this process
-        self._index: VectorIndex | None = None
-        self._generation = -1
-        recorded = store.meta("embedding_model")
-        if recorded is not None and recorded != config.embedding_model:
+        self.backend = backend
+        recorded = backend.recorded_model()
+        if recorded is not None and recorded[0] != config.embedding_model:
             raise KnowledgeBaseError(
-                f"{folder} was built with embedding model {recorded!r} but the config says {config.embedding_model!r}; "
-                f"set knowledge_base.embedding_model back, or delete the folder and ingest again")
-        self._refresh()
+                f"{backend.figures().location} was built with embedding model {recorded[0]!r} but the config says "
+                f"{config.embedding_model!r}; set knowledge_base.embedding_model back, or delete it and ingest again")
 
     @classmethod
     def open(cls, config: KnowledgeBaseConfig) -> KnowledgeBase:
-        """Open the knowledge base at ``config.path``, creating an empty one if the folder does not exist."""
-        folder = Path(config.path).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise KnowledgeBaseError(f"knowledge base path {folder} is a file, not a folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        return cls(config, Store(folder / DATABASE), folder)
+        """Open the configured knowledge base, creating an empty one if there is none."""
+        return cls(config, open_backend(config))
 
     @staticmethod
     def counts_at(config: KnowledgeBaseConfig) -> tuple[int, int] | None:
-        """(files, chunks) of the knowledge base at ``config.path``, or None when none was built there.
+        """(files, chunks) of the configured knowledge base, or None when none was built there.
 
-        Reads only its metadata and creates nothing: for a server to say what it will ground answers in.
+        Creates nothing: for a server to say what it will ground answers in.
         """
-        database = Path(config.path).expanduser() / DATABASE
-        if not database.is_file():
-            return None
-        store = Store(database)
-        try:
-            return store.counts()
-        finally:
-            store.close()
+        if config.backend == "postgres":
+            from guard.kb.pg_store import PostgresBackend
+
+            return PostgresBackend.counts_at(config)
+        return LocalBackend.counts_at(config)
 
     # -- reading --------------------------------------------------------------
 
@@ -109,44 +109,48 @@ class KnowledgeBase:
         if self.empty:
             return []
         vector = self._embedder().encode([query])[0]
-        return hybrid_search(query, vector, self._index, self.store, k=k, min_relevance=min_relevance,
-                             ef_search=self.config.hnsw_ef_search)
+        return hybrid_search(query, vector, self.backend, k=k, min_relevance=min_relevance)
 
     @property
     def empty(self) -> bool:
         """True when there is no chunk to search."""
-        self._refresh()
-        return self._index is None or self._index.live == 0
+        return self.backend.counts()[1] == 0
 
     def stats(self) -> Stats:
-        self._refresh()
-        files, chunks = self.store.counts()
-        dim = self.store.meta("dim")
-        return Stats(
-            path=str(self.folder), files=files, chunks=chunks,
-            index=self._index.kind if self._index is not None else "none",
-            indexed_vectors=self._index.size if self._index is not None else 0,
-            embedding_model=self.store.meta("embedding_model") or self.config.embedding_model,
-            dim=int(dim) if dim else None, generation=self._generation,
-            bytes_on_disk=sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file()),
-        )
+        files, chunks = self.backend.counts()
+        recorded = self.backend.recorded_model()
+        figures = self.backend.figures()
+        return Stats(path=figures.location, files=files, chunks=chunks, index=figures.index,
+                     indexed_vectors=figures.indexed_vectors,
+                     embedding_model=recorded[0] if recorded else self.config.embedding_model,
+                     dim=recorded[1] if recorded else None, generation=self.backend.generation(),
+                     bytes_on_disk=figures.bytes)
 
     # -- writing --------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
         """Ingest files and folders (recursively); a folder's files no longer on disk are removed."""
         started = time.perf_counter()
-        self._refresh()
-        generation = self._generation
-        known = self.store.files()
-        plan = plan_ingest(paths, known, chunking_signature(self.config))
+        generation = self.backend.generation()
+        known = self.backend.files()
+        signature = chunking_signature(self.config)
+        plan = plan_ingest(paths, known, signature)
         report = IngestReport(unchanged=plan.unchanged, skipped=plan.skipped, removed=[r.path for r in plan.gone],
                               added=[str(c.path) for c in plan.changed if c.record is None],
                               updated=[str(c.path) for c in plan.changed if c.record is not None])
         if plan.changed or plan.gone:
             keys, chunks = build_chunks(plan.changed, known, self.config)
             vectors = self._embed([embedding_text(c) for c in chunks], progress)
-            report.chunks_removed = self._commit(generation, plan, keys, chunks, vectors)
+            versions = [DocumentVersion(str(c.path), key, c.content_hash, signature, c.size, [], vectors[:0], c.record)
+                        for c, key in zip(plan.changed, keys)]
+            by_path = {v.path: v for v in versions}
+            rows: dict[str, list[int]] = {}
+            for row, chunk in enumerate(chunks):
+                by_path[chunk.path].chunks.append(chunk)
+                rows.setdefault(chunk.path, []).append(row)
+            for path, taken in rows.items():
+                by_path[path].vectors = vectors[taken]
+            report.chunks_removed = self.backend.commit(versions, plan.gone, generation)
             report.chunks_added = len(chunks)
         report.seconds = time.perf_counter() - started
         return report
@@ -154,108 +158,52 @@ class KnowledgeBase:
     def remove(self, paths: Iterable[str | Path]) -> IngestReport:
         """Forget the documents at these paths (files or folders; they need not exist on disk any more)."""
         started = time.perf_counter()
-        self._refresh()
-        generation = self._generation
-        gone, not_found = plan_removal(paths, self.store.files())
+        generation = self.backend.generation()
+        gone, not_found = plan_removal(paths, self.backend.files())
         report = IngestReport(removed=[r.path for r in gone], not_found=not_found)
         if gone:
-            report.chunks_removed = self._commit(generation, IngestPlan(gone=gone), [], [], np.zeros((0, 0), np.float32))
+            report.chunks_removed = self.backend.commit([], gone, generation)
         report.seconds = time.perf_counter() - started
         return report
 
+    def copy_from(self, source: KnowledgeBase, progress: Progress | None = None) -> int:
+        """Copy every document of ``source`` here with its vectors (no re-embedding); returns the documents copied.
+
+        Documents already here with the same content and chunking are left as they are, so a copy that
+        stopped half-way is finished by running it again.
+        """
+        recorded, here = source.backend.recorded_model(), self.backend.recorded_model()
+        if recorded is not None and here is not None and recorded != here:
+            raise KnowledgeBaseError(f"cannot copy vectors of {recorded[0]!r} ({recorded[1]} dimensions) into a "
+                                     f"knowledge base of {here[0]!r} ({here[1]} dimensions)")
+        if recorded is not None and recorded[0] != self.config.embedding_model:
+            raise KnowledgeBaseError(f"the source was built with {recorded[0]!r} but the config says "
+                                     f"{self.config.embedding_model!r}")
+        total = source.backend.counts()[0]
+        copied = 0
+        for done, version in enumerate(source.backend.documents(), 1):
+            known = self.backend.files().get(version.path)
+            if known is None or (known.content_hash, known.chunking) != (version.content_hash, version.chunking):
+                version.previous = known
+                self.backend.commit([version], [], self.backend.generation())
+                copied += 1
+            if progress is not None:
+                progress(done, total)
+        return copied
+
     def close(self) -> None:
-        self.store.close()
+        self.backend.close()
 
     # -- internals ------------------------------------------------------------
 
     def _embedder(self) -> Embedder:
         return get_embedder(self.config.embedding_model)
 
-    def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], progress: Progress | None) -> np.ndarray:
         embedder = self._embedder()
         parts: list[np.ndarray] = []
         for start in range(0, len(texts), EMBED_BATCH):
-            parts.append(embedder.encode(texts[start:start + EMBED_BATCH]))
+            parts.append(embedder.encode(list(texts[start:start + EMBED_BATCH])))
             if progress is not None:
                 progress(min(start + EMBED_BATCH, len(texts)), len(texts))
         return np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
-
-    def _commit(self, generation: int, plan: IngestPlan, keys: list[str], chunks: list[Chunk],
-                vectors: np.ndarray) -> int:
-        """Apply a plan in one transaction, with the next index file in place before it commits.
-
-        Returns how many chunks were removed.
-        """
-        with self._lock, self.store.write() as writer:
-            if writer.generation() != generation:
-                raise KnowledgeBaseError("the knowledge base changed in another process during this ingest; "
-                                         "nothing was changed, run it again")
-            replaced: list[FileRecord] = [c.record for c in plan.changed if c.record is not None]
-            old_rows = np.array(writer.chunk_rows_of(r.id for r in [*replaced, *plan.gone]), dtype=np.int64)
-            writer.delete_chunks(r.id for r in [*replaced, *plan.gone])
-            writer.delete_files(r.id for r in plan.gone)
-            now = time.time()
-            file_ids = {str(c.path): writer.save_file(str(c.path), key, c.content_hash, chunking_signature(self.config),
-                                                      c.size, now) for c, key in zip(plan.changed, keys)}
-            new_rows = writer.insert_chunks(file_ids, chunks, vectors)
-            index = self._next_index(writer, new_rows, vectors, old_rows)
-            self._files.prune(keep={generation})
-            if index is not None:
-                self._files.write(index, generation + 1)
-                self._record_model(writer, vectors)
-            writer.set_meta("generation", str(generation + 1))
-        self._index, self._generation = index, generation + 1
-        self._files.prune(keep={generation + 1})
-        return len(old_rows)
-
-    def _next_index(self, writer: Writer, new_rows: np.ndarray, vectors: np.ndarray,
-                    old_rows: np.ndarray) -> VectorIndex | None:
-        dim = self._dim(vectors)
-        if dim is None:
-            return None
-        if self._index is None:
-            return VectorIndex.build(*writer.vectors(dim), self.config)
-        return self._index.updated(new_rows, vectors, old_rows, self.config, lambda: writer.vectors(dim))
-
-    def _dim(self, vectors: np.ndarray) -> int | None:
-        recorded = self.store.meta("dim")
-        if recorded:
-            return int(recorded)
-        return int(vectors.shape[1]) if vectors.size else None
-
-    def _record_model(self, writer: Writer, vectors: np.ndarray) -> None:
-        if vectors.size:
-            writer.set_meta("embedding_model", self.config.embedding_model)
-            writer.set_meta("dim", str(vectors.shape[1]))
-
-    def _refresh(self) -> None:
-        """Load the committed index if it is not the one in memory (first use, or another process wrote)."""
-        if self.store.generation() == self._generation:
-            return
-        with self._lock:
-            generation = self.store.generation()
-            if generation == self._generation:
-                return
-            self._index = self._load(generation)
-            self._generation = generation
-
-    def _load(self, generation: int) -> VectorIndex | None:
-        dim = self.store.meta("dim")
-        if generation == 0 or not dim:
-            return None
-        raw = self._files.read(generation)
-        loaded = VectorIndex.restore(raw, self.store.row_ids()) if raw is not None else None
-        if loaded is not None:
-            return loaded
-        if self.store.generation() != generation:
-            return self._load(self.store.generation())  # a newer ingest committed and pruned the file meanwhile
-        return self._repair(generation, int(dim))
-
-    def _repair(self, generation: int, dim: int) -> VectorIndex:
-        """Rebuild a missing or damaged index file from the stored vectors."""
-        log.warning("kb_index_rebuild", path=str(self.folder), generation=generation)
-        with self.store.write() as writer:
-            index = VectorIndex.build(*writer.vectors(dim), self.config)
-            if writer.generation() == generation:
-                self._files.write(index, generation)
-        return index

@@ -14,6 +14,7 @@ rescues identifiers dense search blurs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 from guard.verify.text import STOPWORDS
@@ -64,7 +65,8 @@ def query_phrases(query: str) -> list[str]:
 
 def search(reader: Reader, query: str, limit: int) -> list[tuple[int, float]]:
     """(chunk row id, BM25 score) best first; higher is better."""
-    chosen = _affordable(reader, query_phrases(query))
+    chosen = affordable(query_phrases(query), lambda phrase, cap: reader.read(
+        "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)", (phrase, cap))[0][0])
     if not chosen:
         return []
     rows = reader.read(
@@ -74,18 +76,21 @@ def search(reader: Reader, query: str, limit: int) -> list[tuple[int, float]]:
     return [(int(rowid), -float(rank)) for rowid, rank in rows]
 
 
-def _affordable(reader: Reader, phrases: list[str]) -> list[str]:
-    """The rarest phrases whose matches, together, stay within the scoring budget."""
+def affordable(phrases: list[str], matches: Callable[[str, int], int]) -> list[str]:
+    """The rarest phrases whose matches, together, stay within the scoring budget.
+
+    ``matches(phrase, cap)`` counts the chunks a phrase matches, stopping past ``cap``: so counting costs
+    little even for common words. Shared by every backend's full-text search.
+    """
     counted = []
-    for phrase in phrases:  # counting stops at the budget, so this costs little even for common words
-        (matches,), = reader.read("SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
-                                  (phrase, SCORED_CHUNKS_BUDGET + 1))
-        if matches:
-            counted.append((matches, phrase))
+    for phrase in phrases:
+        found = matches(phrase, SCORED_CHUNKS_BUDGET + 1)
+        if found:
+            counted.append((found, phrase))
     chosen, budget = [], SCORED_CHUNKS_BUDGET
-    for matches, phrase in sorted(counted):
-        if matches > budget:
+    for found, phrase in sorted(counted):
+        if found > budget:
             break
         chosen.append(phrase)
-        budget -= matches
+        budget -= found
     return chosen

@@ -1,9 +1,12 @@
-"""Hybrid retrieval: dense and BM25 candidates fused by reciprocal rank, judged by one relevance number.
+"""Hybrid retrieval: dense and full-text candidates fused by reciprocal rank, judged by one relevance number.
+
+The same for every backend: each proposes its dense and lexical candidates
+(``guard.kb.backend``), and the fusion and relevance below turn them into hits.
 
 Ranking. Each side proposes its best candidates; a chunk's fused score is
 ``sum(1 / (60 + rank))`` over the sides that found it (reciprocal rank fusion,
 Cormack et al. 2009). Ranks, not scores, are fused because cosines and BM25
-scores live on unrelated scales.
+(or ts_rank) scores live on unrelated scales.
 
 Relevance. Fusion orders candidates but says nothing about whether any is
 relevant, so every candidate, whichever side found it, gets its exact dense
@@ -26,9 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guard.kb import lexical
-from guard.kb.index import VectorIndex
-from guard.kb.store import Chunk, Store
+from guard.kb.backend import Backend
+from guard.kb.store import Chunk
 
 RRF_K = 60
 _IDENTIFIER = re.compile(r"[^\W_][\w./-]*[^\W_]")
@@ -39,7 +41,7 @@ class Hit:
     chunk: Chunk
     score: float  # fused rank score; orders hits
     dense: float  # cosine between question and chunk
-    lexical: float | None  # BM25 score; None when the lexical side did not find the chunk
+    lexical: float | None  # BM25 (local) or ts_rank (postgres) score; None when the lexical side did not find it
     identifier_share: float  # share of the question's identifiers the chunk contains verbatim
 
     @property
@@ -72,17 +74,16 @@ def fuse(*rankings: list[int]) -> dict[int, float]:
     return scores
 
 
-def hybrid_search(query: str, query_vector: np.ndarray, index: VectorIndex | None, store: Store, *,
-                  k: int, min_relevance: float, ef_search: int) -> list[Hit]:
+def hybrid_search(query: str, query_vector: np.ndarray, backend: Backend, *, k: int,
+                  min_relevance: float) -> list[Hit]:
     pool = max(4 * k, 40)
-    dense = index.search(query_vector, pool, ef_search) if index is not None else []
-    bm25 = dict(lexical.search(store, query, pool))
-    fused = fuse([row for row, _ in dense], list(bm25))
-    found = store.chunks(list(fused))  # rows deleted since the index was loaded drop out here
+    dense = backend.dense(query_vector, pool)
+    lexical_scores = dict(backend.lexical(query, pool))
+    fused = fuse([row for row, _ in dense], list(lexical_scores))
+    found = backend.chunks(list(fused), query_vector)  # rows deleted since the dense side answered drop out here
     names = identifiers(query)
-    hits = [Hit(chunk=chunk, score=fused[row], dense=float(vector @ query_vector), lexical=bm25.get(row),
-                identifier_share=identifier_share(names, chunk.text)) for row, (chunk, vector) in found.items()]
+    hits = [Hit(chunk=chunk, score=fused[row], dense=cosine, lexical=lexical_scores.get(row),
+                identifier_share=identifier_share(names, chunk.text)) for row, (chunk, cosine) in found.items()]
     hits = [h for h in hits if h.relevance >= min_relevance]
     hits.sort(key=lambda h: (-h.score, -h.relevance, h.chunk.id))
     return hits[:k]
-

@@ -1,7 +1,9 @@
 """Grounding: find the app's own passages for the question and put them in the prompt as numbered sources.
 
-The knowledge base at ``knowledge_base.path`` is opened once per process, on
-first use, and shared by every request. The question is the last user message.
+The configured knowledge base (a folder at ``knowledge_base.path``, or a named
+one in PostgreSQL) is opened once per process, on first use, and shared by
+every request; it is opened and searched on a thread, never on the event loop.
+The question is the last user message.
 Hybrid retrieval (``guard.kb.retrieval``) returns up to ``grounding.top_k``
 chunks whose relevance reaches ``grounding.min_score``; they become
 ``state.sources`` and are listed as ``[1]``..``[k]`` in a system message that
@@ -98,8 +100,7 @@ class GroundingLayer:
     async def _search(self, question: str | None) -> list[Hit]:
         if not question:
             raise Skip("no user question to ground")
-        folder = Path(self.config.knowledge_base.path).expanduser()
-        if not folder.is_dir() or not any(folder.iterdir()):  # the reason reaches the app: no path in it
+        if not _may_exist(self.config.knowledge_base):  # the reason reaches the app: no path in it
             raise Skip("no knowledge base at knowledge_base.path (missing or empty)")
         return await run_model(self._retrieve, question)  # off the event loop: embedding and search
 
@@ -107,9 +108,8 @@ class GroundingLayer:
         """Open the knowledge base and run one search now: its index and the embedder otherwise load on first use."""
         if not self.config.grounding.enabled:
             raise Skip("grounding disabled")
-        folder = Path(self.config.knowledge_base.path).expanduser()
-        if not folder.is_dir() or not any(folder.iterdir()):  # as in run(): a missing folder is not created
-            raise Skip(f"no knowledge base at {folder}")
+        if not _may_exist(self.config.knowledge_base):  # as in run(): a missing folder is not created
+            raise Skip(f"no knowledge base at {Path(self.config.knowledge_base.path).expanduser()}")
         self._retrieve(WARM_UP_QUERY)
 
     def _retrieve(self, question: str) -> list[Hit]:
@@ -117,6 +117,15 @@ class GroundingLayer:
         if kb.empty:
             raise Skip("the knowledge base has no documents")
         return kb.search(question, k=self.config.grounding.top_k, min_relevance=self.config.grounding.min_score)
+
+
+def _may_exist(config: KnowledgeBaseConfig) -> bool:
+    """False when a local knowledge base's folder is missing or empty (a cheap look, so nothing is created);
+    a PostgreSQL one is looked for on the search's thread."""
+    if config.backend == "postgres":
+        return True
+    folder = Path(config.path).expanduser()
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def _listed(number: int, source: Source) -> str:

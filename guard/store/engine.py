@@ -122,21 +122,26 @@ def _tune_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is there already."""
+def migrate(engine: Engine, migrations: Path = MIGRATIONS, version_table: str = VERSION_TABLE,
+            lock: int = _MIGRATION_LOCK) -> None:
+    """Bring the schema to the newest revision; a no-op when it is there already.
+
+    ``migrations``, ``version_table`` and ``lock`` name another chain sharing this machinery (the knowledge base's).
+    """
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
+    config.attributes["version_table"] = version_table
     head = ScriptDirectory.from_config(config).get_current_head()
-    if current_revision(engine) == head:
+    if current_revision(engine, version_table) == head:
         return  # the common case: no write lock taken at start-up
     with engine.execution_options(**WRITE).begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine, version_table: str = VERSION_TABLE) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(
-            connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            connection, opts={"version_table": version_table}).get_current_revision()

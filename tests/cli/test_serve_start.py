@@ -41,6 +41,21 @@ def test_a_built_knowledge_base_is_shown_with_its_size(tmp_path):
     assert f"  knowledge base: {tmp_path / 'kb'} (1 files, 1 chunks)" in start_up_lines(config)
 
 
+def test_a_postgres_knowledge_base_is_shown_by_database_and_name_with_its_size(pgvector_url, tmp_path):
+    from guard.kb import KnowledgeBase
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "hours.md").write_text("# Opening hours\n\nThe shop opens at nine.\n")
+    config = GuardConfig(knowledge_base={"backend": "postgres", "database": pgvector_url, "name": "shop-hours"})
+    assert any(line.startswith("  warning: knowledge base: none at postgresql://") for line in start_up_lines(config))
+    kb = KnowledgeBase.open(config.knowledge_base)
+    kb.add([tmp_path / "docs"])
+    kb.close()
+
+    assert any(line.startswith("  knowledge base: postgresql://") and
+               line.endswith("(knowledge base 'shop-hours') (1 files, 1 chunks)") for line in start_up_lines(config))
+
+
 def test_several_workers_on_one_sqlite_file_are_warned_about():
     sqlite = start_up_lines(GuardConfig(server={"workers": 2}))
     postgres = start_up_lines(GuardConfig(server={"workers": 2}, telemetry={"database": "postgresql://db/guard"}))

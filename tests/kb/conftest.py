@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ FAQ = [
 ]
 
 CHUNKING = {"chunk_size": 300, "chunk_overlap": 60}
+BACKENDS = ["local", "postgres"]
 
 WARRANTY = "All devices carry a two year warranty covering manufacturing defects. Water damage is not covered.\n"
 
@@ -104,8 +106,34 @@ def docs(_workspace) -> Path:
 
 
 @pytest.fixture
-def kb_config(docs: Path) -> KnowledgeBaseConfig:
+def local_kb_config(docs: Path) -> KnowledgeBaseConfig:
     return KnowledgeBaseConfig(path=docs.parent / "kb", **CHUNKING)
+
+
+@pytest.fixture
+def kb_config(local_kb_config: KnowledgeBaseConfig) -> KnowledgeBaseConfig:
+    """The local backend's; a test module that runs on both backends overrides it with ``any_kb_config``."""
+    return local_kb_config
+
+
+@pytest.fixture(params=BACKENDS)
+def any_kb_config(request, local_kb_config: KnowledgeBaseConfig) -> KnowledgeBaseConfig:
+    """The knowledge base holding ``docs`` on each backend: PostgreSQL's is a named one of its own in the
+    session's pgvector server, filled by copying the local one's vectors (no re-embedding)."""
+    if request.param == "local":
+        return local_kb_config
+    return postgres_copy(local_kb_config, request.getfixturevalue("pgvector_url"))
+
+
+def postgres_copy(local: KnowledgeBaseConfig, database: str) -> KnowledgeBaseConfig:
+    """A new named knowledge base in ``database`` holding ``local``'s documents, copied with their vectors."""
+    config = local.model_copy(update={"backend": "postgres", "database": database,
+                                      "name": f"test-{uuid.uuid4().hex[:12]}"})
+    source, target = KnowledgeBase.open(local), KnowledgeBase.open(config)
+    target.copy_from(source)
+    source.close()
+    target.close()
+    return config
 
 
 @pytest.fixture

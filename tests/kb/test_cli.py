@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from guard.adapters.kb_cli import kb_app
@@ -19,10 +20,16 @@ def _config_from_files_only(monkeypatch):
 
 
 @pytest.fixture
+def kb_config(any_kb_config):
+    """The commands work the same on both backends."""
+    return any_kb_config
+
+
+@pytest.fixture
 def config_file(kb_config, tmp_path: Path) -> Path:
     path = tmp_path / "guard.yaml"
-    path.write_text(f"knowledge_base:\n  path: {kb_config.path}\n  chunk_size: {kb_config.chunk_size}\n"
-                    f"  chunk_overlap: {kb_config.chunk_overlap}\n")
+    path.write_text(yaml.safe_dump({"knowledge_base": kb_config.model_dump(
+        mode="json", include={"backend", "path", "database", "name", "chunk_size", "chunk_overlap"})}))
     return path
 
 
@@ -51,7 +58,7 @@ def test_config_is_read_from_guard_yaml_in_the_working_directory(config_file, kb
 
     result = _run("stats")
 
-    assert result.exit_code == 0 and _row(result.output, "path") == str(kb.folder)
+    assert result.exit_code == 0 and _row(result.output, "files") == str(kb.stats().files) == "5"
 
 
 def test_search_shows_the_chunk_and_its_scores(config_file):
@@ -71,13 +78,13 @@ def test_search_lists_rows_in_the_order_of_their_relevance(config_file):
     assert relevance == sorted(relevance, reverse=True)
 
 
-def test_stats_shows_files_chunks_and_index(config_file, kb):
+def test_stats_shows_files_chunks_and_index(config_file, kb, kb_config):
     result = _run("stats", "--config", str(config_file))
 
     assert result.exit_code == 0
     assert _row(result.output, "files") == "5"
     assert _row(result.output, "chunks") == str(kb.stats().chunks)
-    assert _row(result.output, "index") == "exact"
+    assert _row(result.output, "index") == {"local": "exact", "postgres": "hnsw"}[kb_config.backend]
     assert _row(result.output, "embedding model") == "all-MiniLM-L6-v2"
 
 

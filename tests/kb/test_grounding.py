@@ -182,3 +182,15 @@ async def test_no_source_under_high_risk_answers_with_a_refusal_without_calling_
     assert upstream.requests == []
     assert reply.guard.signals["retrieval"] == 0.0
     assert reply.guard.review.required
+
+
+async def test_sources_and_their_scores_are_the_same_on_either_backend(any_kb_config, local_kb_config):
+    def config(kb) -> GuardConfig:
+        return GuardConfig(product={"risk": "medium"}, knowledge_base=kb.model_dump())
+
+    question = [{"role": "user", "content": "Customer got ERR-4012, what now?"}]
+    state = await _ground(config(any_kb_config), question)
+    local = await _ground(config(local_kb_config), question)
+
+    assert state.sources[0].text.startswith("ERR-4012:") and state.signals["retrieval"] == 1.0
+    assert {(s.id, s.score) for s in state.sources} == {(s.id, s.score) for s in local.sources}

@@ -12,6 +12,12 @@ from guard.kb import KnowledgeBase
 from tests.kb.conftest import ERROR_DESCRIPTIONS
 
 
+@pytest.fixture
+def kb_config(any_kb_config: KnowledgeBaseConfig) -> KnowledgeBaseConfig:
+    """Every test here runs on both backends."""
+    return any_kb_config
+
+
 def _ids(hits) -> list[str]:
     return [h.chunk.id for h in hits]
 

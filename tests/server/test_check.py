@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -80,6 +82,21 @@ def test_a_configured_knowledge_base_supplies_the_sources(start_proxy, tmp_path)
 
     assert verdict["citations"][0]["source_id"].startswith("refunds.md")
     assert verdict["layers"]["support"]["status"] == "ok"
+
+
+def test_a_knowledge_base_named_in_postgres_supplies_the_sources(start_proxy, pgvector_url, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("# Refunds\n\nCustomers can request a refund within 30 days of purchase.\n")
+    shared = {"backend": "postgres", "database": pgvector_url}
+    faq = f"faq-{uuid.uuid4().hex[:8]}"
+    KnowledgeBase.open(KnowledgeBaseConfig(**shared, name=faq)).add([docs])
+    proxy = start_proxy(knowledge_base={**shared, "name": f"main-{uuid.uuid4().hex[:8]}"},
+                        server={"knowledge_bases": {"faq": faq}}, **VERIFYING)
+
+    verdict = check(proxy, response=SUPPORTED, knowledge_base="faq", question="How long do I have for a refund?").json()
+
+    assert verdict["citations"][0]["source_id"].startswith("refunds.md")
 
 
 @pytest.mark.parametrize("body, param", [

@@ -120,6 +120,17 @@ def test_a_server_without_a_knowledge_base_is_ready_and_its_answers_say_groundin
     assert grounding["status"] == "skipped" and grounding["reason"] == "no knowledge base at knowledge_base.path (missing or empty)"
 
 
+def test_readyz_reports_a_postgres_knowledge_base_not_built_yet(start_proxy, pgvector_url):
+    proxy = start_proxy(grounding={"enabled": True},
+                        knowledge_base={"backend": "postgres", "database": pgvector_url, "name": "never-built"})
+
+    ready = httpx.get(proxy.url + "/readyz")
+
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["knowledge_base"] == ("none in knowledge_base.database, or it cannot be reached: "
+                                                         "answers are not grounded")
+
+
 def test_an_allowed_override_holds_the_answer_for_this_request_only(start_proxy, upstream):
     proxy = start_proxy(server={"allow_overrides": ["review_policy"]}, review={"enabled": True})
 
