@@ -60,18 +60,13 @@ def strip_weights(full: Path, model_dir: Path, out: Path) -> None:
 
     graph = onnx.load(str(full))
     weights = weights_of(model_dir)
-    by_shape: dict[tuple[int, ...], list[str]] = {}
-    for key, array in weights.items():
-        by_shape.setdefault(array.shape, []).append(key)
-        by_shape.setdefault(array.T.shape, []).append(key)
     plan: dict[str, tuple[str, bool]] = {}
     kept = []
     for initializer in graph.graph.initializer:
         array = numpy_helper.to_array(initializer)
-        source = next(((key, transposed) for key in by_shape.get(array.shape, [])
-                       for transposed in (False, True)
-                       if (weights[key].T if transposed else weights[key]).shape == array.shape
-                       and np.array_equal(weights[key].T if transposed else weights[key], array)), None)
+        source = next(((key, transposed) for key, weight in weights.items() for transposed in (False, True)
+                       if (candidate := weight.T if transposed else weight).shape == array.shape
+                       and np.array_equal(candidate, array)), None)
         if source is not None:
             plan[initializer.name] = source
         elif array.size <= SMALL:
