@@ -68,21 +68,23 @@ def score(args: argparse.Namespace) -> None:
                                        "specifics": f})
                 for i, row in enumerate(rows):
                     out.write(json.dumps({"half": half, "file": file, "id": row.id, "faithful": row.faithful,
-                                          "claims": per_row[i]}) + "\n")
+                                          "precision": "int8" if args.int8 else "fp32", "claims": per_row[i]}) + "\n")
                 out.flush()
                 print(f"{half} {file}: {len(rows)} answers, {len(claims)} claims, "
                       f"{time.perf_counter() - started:.0f} s", flush=True)
 
 
-def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high")) -> str:
-    """False-flag and catch rates per file at the shipped thresholds, AUROC and balanced accuracy, 95 % intervals."""
+def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), params_dir: Path | None = None) -> str:
+    """False-flag and catch rates per file at the shipped thresholds (or those fitted into ``params_dir``), AUROC
+    and balanced accuracy, 95 % intervals."""
     import json as _json
 
     from guard.evals.metrics import Undefined, auroc, balanced_accuracy, bootstrap_intervals
     from guard.verify.offline import params_path
     from guard.training.operating_points import Scored, by_file, load
+    from guard.training.outputs import current
 
-    params = _json.loads(params_path("combined.json").read_text())
+    params = _json.loads((current(params_dir, "combined.json") if params_dir else params_path("combined.json")).read_text())
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
 
     def cell(point: float | Undefined, interval) -> str:  # noqa: ANN001 - Interval | Undefined | None
@@ -130,12 +132,13 @@ def main() -> None:
     t = sub.add_parser("table", help="answer-level figures per file at the shipped operating points")
     t.add_argument("--scores", type=Path, required=True)
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
+    t.add_argument("--params", type=Path, help="a folder operating_points --out wrote (default: the installed parameters)")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.command == "score":
         score(args)
     else:
-        print(table(args.scores, args.half))
+        print(table(args.scores, args.half, params_dir=args.params))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 - Precision: a citation is irrelevant when it alone does not support the sentence and
   the remaining citations still do; a sentence its citations do not support earns its
   citations no credit; a marker that points at no retrieved source is invalid and earns none.
+- A sentence the support layer found no source supports (under this layer's threshold) is not asked about
+  again: its citations are marked as not supporting it, with the support layer's score.
 - With ``citations.required``, a factual sentence without a marker counts as recall 0
   and is listed in ``uncited``; otherwise uncited sentences are left out of the signal.
 
@@ -27,6 +29,7 @@ class _CitedClaim:
     claim: Claim
     valid: list[int]  # 0-based indexes of cited sources that exist
     invalid: list[int]  # marker numbers pointing nowhere
+    unsupported: bool = False  # the support layer found no source supports it: nothing to ask
     joint: int = -1  # index of the (claim, all cited sources) pair
     alone: dict[int, int] = field(default_factory=dict)  # source index -> pair index
     without: dict[int, int] = field(default_factory=dict)  # source index -> pair index of the others
@@ -43,8 +46,12 @@ class CitationsLayer(VerifyingLayer):
         if not cited and not uncited:
             raise Skip("no citation markers")
 
-        pairs = _pairs(cited, state.sources)
         threshold = self.threshold(state)
+        # The support layer already read each claim against every source: one that all of them together do not
+        # support is supported by none of its cited ones, so its citations are not asked about again.
+        for item in cited:
+            item.unsupported = item.claim.support is not None and item.claim.support < threshold
+        pairs = _pairs(cited, state.sources)
         probabilities: list[float] = []
         if pairs:
             scores = await self.verifier.score(pairs, question=self.question(state))
@@ -57,12 +64,16 @@ class CitationsLayer(VerifyingLayer):
             joint = item.joint >= 0 and supported[item.joint]
             recalled += joint
             markers += len(item.valid) + len(item.invalid)
-            for source in item.valid:
-                alone = item.alone.get(source, item.joint)
-                relevant = source not in item.without or supported[alone] or not supported[item.without[source]]
-                credit += joint and relevant
-                state.citations.append(_citation(item.claim, source, state.sources[source], supported[alone],
-                                                 probabilities[alone]))
+            if item.unsupported:
+                state.citations += [_citation(item.claim, source, state.sources[source], False, item.claim.support)
+                                    for source in item.valid]
+            else:
+                for source in item.valid:
+                    alone = item.alone.get(source, item.joint)
+                    relevant = source not in item.without or supported[alone] or not supported[item.without[source]]
+                    credit += joint and relevant
+                    state.citations.append(_citation(item.claim, source, state.sources[source], supported[alone],
+                                                     probabilities[alone]))
             state.citations += [Citation(marker=f"[{n}]", source_id=None, valid=False, supports=None,
                                          sentence=item.claim.index) for n in item.invalid]
         state.uncited += [UncitedSentence(text=c.text, sentence=c.index) for c in uncited]
@@ -85,7 +96,7 @@ def _pairs(cited: list[_CitedClaim], sources: list[Source]) -> list[Pair]:
         return len(pairs) - 1
 
     for item in cited:
-        if not item.valid:
+        if not item.valid or item.unsupported:
             continue
         item.joint = add(item.claim, item.valid)
         if len(item.valid) > 1:

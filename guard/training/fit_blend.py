@@ -1,6 +1,6 @@
 """Fit the blend of the trees and the cross-encoder on the held-out ``select`` split.
 
-    python -m guard.training.fit_blend --data ../shared/data [--model FOLDER] [--confidence]
+    python -m guard.training.fit_blend --data ../shared/data --out params/ [--model FOLDER] [--confidence] [--precision fp32]
 
 Scores the ``select`` rows with both verifiers, fits the blend's three numbers by logistic
 regression (files weighted equally; neither verifier trained on these rows), chooses the
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (as in training)")
     parser.add_argument("--out", type=Path, required=True, help="params folder the blend (combined.json) is written to")
     parser.add_argument("--confidence", action="store_true", help="also refit the support slopes of confidence.json")
+    parser.add_argument("--precision", choices=["int8", "fp32"], default="int8",
+                        help="the graphs the verifiers score with (support.precision; default: the served default)")
     args = parser.parse_args(argv)
 
     held = held_out_rows(load_rows(args.data), args.seed)[SELECT]
@@ -63,8 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     def capped(raw: np.ndarray) -> np.ndarray:
         return np.array([cap(p, f) for p, f in zip(raw, findings)])
 
-    model = SupportModelVerifier(args.model)
-    offline = OfflineVerifier().probabilities(pairs)
+    int8 = args.precision == "int8"
+    model = SupportModelVerifier(args.model, int8=int8)
+    offline = OfflineVerifier(int8=int8).probabilities(pairs)
     supported = np.asarray(model.predict(pairs, [r.question for r in rows]))
     weights = fit_weights(offline, supported, faithful, files)
     scores = capped(blend(offline, supported, weights))

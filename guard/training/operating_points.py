@@ -62,6 +62,7 @@ class Answer:
     trees: np.ndarray
     model: np.ndarray
     groups: tuple[frozenset[str], ...]  # per claim: the groups of its specifics findings (``contradictions.group_of``)
+    precision: str = "fp32"  # of the graphs that scored it (``support.precision``): operating points are fitted per precision
 
 
 def load(path: Path) -> list[Answer]:
@@ -73,7 +74,8 @@ def load(path: Path) -> list[Answer]:
                                  for kind, how in (f.split(":") for f in c["specifics"])) for c in claims)
         answers.append(Answer(row["half"], row["file"], bool(row["faithful"]),
                               np.array([c["trees"] for c in claims], dtype=float),
-                              np.array([c["model"] for c in claims], dtype=float), groups))
+                              np.array([c["model"] for c in claims], dtype=float), groups,
+                              row.get("precision", "fp32")))
     return answers
 
 
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         params["length_exponent"] = exponent
         params["cascade"] = cascade
         params["chosen_on"] = {"split": "select", "seed": 0, "answers": {f: len(r) for f, r in rows["select"].items()},
+                               "precision": ", ".join(sorted({a.precision for a in answers})),
                                "command": COMMAND}
         write(args.out, "combined.json", params)
         write_support_calibration(args.out, "combined", platt, "Platt scaling of the combined verifier's answer-level support "

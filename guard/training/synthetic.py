@@ -132,3 +132,27 @@ def synthesize(supported: Sequence[tuple[str, list[str]]], seed: int = 0, per_cl
                 sentence = rng.choice(sentences)
                 pairs.append(Pair(first_clause(sentence) or sentence, sources, True, "source_sentence", origin))
     return pairs
+
+
+def summary_edits(faithful: Sequence[tuple[str, list[str]]], seed: int = 0) -> list[Pair]:
+    """Minimal pairs from faithful multi-sentence answers: one sentence as written (supported) and the same
+    sentence with one fact changed (not), read against the answer's sources as the support layer reads claims.
+
+    Why: the support layer scores each sentence of a summary, and a summary's slip is usually one changed name,
+    number, date or polarity in an otherwise faithful sentence; HaluEval's hallucinated summaries differ from its
+    faithful ones in style, which a model can learn instead of the facts.
+    """
+    rng = random.Random(seed)
+    name_pool = sorted({w for answer, _ in faithful for w in capitalised(answer)})
+    pairs: list[Pair] = []
+    for origin, (answer, sources) in enumerate(faithful):
+        sentences = [s for s in split_sentences(answer) if len(s.split()) >= 6]
+        if not sentences:
+            continue
+        sentence = rng.choice(sentences)
+        # a clause bolted on from the same faithful answer would be supported: only changed facts here
+        variants = [v for v in perturbations(sentence, sources, sentence, name_pool, rng) if v.kind != "extra_clause"]
+        if variants:
+            pairs.append(Pair(sentence, sources, True, "summary_sentence", origin))
+            pairs.append(replace(rng.choice(variants), origin=origin))
+    return pairs

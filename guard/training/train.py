@@ -81,6 +81,22 @@ def training_rows(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]
     return chosen
 
 
+def summary_edit_rows(rows: list[Row], count: int, seed: int) -> list[Row]:
+    """Sentence-level minimal pairs (``guard.training.synthetic.summary_edits``) from ``count`` faithful training
+    summaries; each pair keeps its summary's group, so it stays on the training side."""
+    from guard.training.synthetic import summary_edits
+
+    faithful = [r for r in rows if r.family == "halueval_summarization" and r.faithful and side(r, seed) == TRAIN]
+    random.Random(seed).shuffle(faithful)
+    faithful = faithful[:count]
+    pairs = summary_edits([(r.response, list(r.sources)) for r in faithful], seed)
+    made = [Row(file="synthetic/summary_edits", id=f"{faithful[p.origin].id}:{p.kind}:{k}", sources=tuple(p.sources),
+                response=p.claim, faithful=p.supported, question=None, group=faithful[p.origin].group)
+            for k, p in enumerate(pairs)]
+    print(f"train summary_edits: {len(made)} from {len(faithful)} faithful summaries", flush=True)
+    return made
+
+
 def held_out_rows(rows: list[Row], seed: int) -> dict[str, dict[str, list[Row]]]:
     """``{select|report: {file: rows}}``; HaluEval QA is measured on its development file only."""
     rng = random.Random(seed + 1)
@@ -137,11 +153,12 @@ class Trainer:
         from guard.training.scorer import SupportScorer
 
         torch.manual_seed(args.seed)
-        base = args.base or str(packaged_model_dir())
+        base = args.init or args.base or str(packaged_model_dir())
         self.torch = torch
         self.args = args
         self.tokenizer = AutoTokenizer.from_pretrained(base)
-        self.model = SupportScorer.from_encoder(base)
+        # --init goes on from a trained scorer (encoder and head), e.g. the shipped one with new data
+        self.model = SupportScorer.load(args.init) if args.init else SupportScorer.from_encoder(base)
         self.out = Path(args.out)
 
     def batches(self, pairs: list[tuple[str, str]], rng: random.Random) -> list[list[int]]:
@@ -256,6 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base", help="model folder to start from (default: the packaged MiniLM)")
+    parser.add_argument("--init", help="a trained support model folder to go on training (its head included)")
+    parser.add_argument("--summary-edits", type=int, default=0,
+                        help="faithful training summaries to make sentence-level minimal pairs from")
     parser.add_argument("--caps", help="rows per family, e.g. vitaminc=12000,begin=2000")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -276,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = load_rows(args.data)
     caps = parse_caps(args.caps)
     train = training_rows(rows, caps, args.seed)
+    if args.summary_edits:
+        train += summary_edit_rows(rows, args.summary_edits, args.seed)
+        random.Random(args.seed).shuffle(train)
     held = held_out_rows(rows, args.seed)
     split = {"seed": args.seed, "held_out": HELD_OUT, "caps": caps, "eval_cap": EVAL_CAP,
              "train": {f: sorted(r.id for r in train if r.file == f) for f in sorted({r.file for r in train})},

@@ -110,7 +110,8 @@ def test_an_unknown_guard_variable_is_an_error_naming_it_and_the_nearest_setting
 
 
 def test_guard_variables_that_are_not_settings_are_left_alone(monkeypatch, tmp_path):
-    monkeypatch.setenv("GUARD_CACHE_DIR", str(tmp_path))
+    (tmp_path / "guard.yaml").write_text("{}\n")
+    monkeypatch.setenv("GUARD_CONFIG", str(tmp_path / "guard.yaml"))
     monkeypatch.setenv("GUARD_TEST_POSTGRES_URL", "postgresql://nowhere/test")
 
     assert load_config() == load_config()

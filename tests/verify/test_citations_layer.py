@@ -4,6 +4,7 @@ import pytest
 
 from guard.layers.base import Skip
 from guard.layers.citations import CitationsLayer
+from guard.layers.support import SupportLayer
 
 REFUNDS = "Refunds are paid within five business days."
 SHIPPING = "Express shipping costs twelve dollars."
@@ -88,3 +89,23 @@ async def test_the_offline_verifier_catches_a_misattributed_citation(config, mak
                       "twelve dollars [1].", [REFUNDS, SHIPPING], offline_verifier)
     assert [c.supports for c in state.citations] == [True, False]
     assert 0 < state.signals["citations"] < 1
+
+
+async def test_a_claim_no_source_supports_is_not_asked_about_again(config, make_state, word_overlap):
+    asked: list[str] = []
+
+    class Counting(type(word_overlap)):
+        async def _score(self, pairs):
+            asked.extend(claim for claim, _ in pairs)
+            return await super()._score(pairs)
+
+    state = make_state("Refunds are paid within five business days [1]. Refunds are paid in gold bars [2].",
+                       [REFUNDS, SHIPPING])
+    verifier = Counting()
+    await SupportLayer(config, verifier=verifier).run(state)
+    asked.clear()
+    await CitationsLayer(config, verifier=verifier).run(state)
+
+    assert asked == ["Refunds are paid within five business days."]
+    gold = state.citations[1]
+    assert (gold.marker, gold.supports, gold.score) == ("[2]", False, 0.0)

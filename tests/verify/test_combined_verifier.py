@@ -18,11 +18,13 @@ UNRELATED = ("The lamp ships with a solar panel.", ["Refunds are paid within fiv
 
 @pytest.fixture(scope="module")
 def combined() -> CombinedVerifier:
-    return CombinedVerifier()
+    return get_verifier(load_config().support)
 
 
-def test_the_default_support_verifier_is_the_combined_one():
-    assert isinstance(get_verifier(load_config().support), CombinedVerifier)
+def test_the_default_support_verifier_is_the_combined_one_on_int8_graphs():
+    verifier = get_verifier(load_config().support)
+
+    assert isinstance(verifier, CombinedVerifier) and verifier.offline.int8 and verifier.model.int8
 
 
 def test_a_restated_fact_is_supported_and_an_unrelated_claim_is_not(combined):
@@ -120,11 +122,11 @@ def test_outside_the_band_the_trees_speak_for_the_cross_encoder_through_the_fitt
     assert scores == pytest.approx(blend(np.array(trees), np.array(trees), verifier.weights).tolist())
 
 
-def test_int8_precision_is_the_configured_verifiers_and_keeps_its_verdicts(combined):
-    quantized = get_verifier(load_config(support={"precision": "int8"}).support)
+def test_fp32_precision_is_the_configured_verifiers_and_keeps_the_int8_verdicts(combined):
+    full = get_verifier(load_config(support={"precision": "fp32"}).support)
     pairs = [RESTATED, UNRELATED]
 
-    assert quantized.offline.int8 and quantized.model.int8
-    assert quantized.probabilities(pairs) == pytest.approx(combined.probabilities(pairs), abs=0.1)
-    restated, unrelated = quantized.probabilities(pairs)
-    assert restated > quantized.threshold("medium") > unrelated
+    assert not full.offline.int8 and not full.model.int8
+    assert full.probabilities(pairs) == pytest.approx(combined.probabilities(pairs), abs=0.1)
+    restated, unrelated = full.probabilities(pairs)
+    assert restated > full.threshold("medium") > unrelated

@@ -53,11 +53,22 @@ def test_the_support_model_through_the_shipped_graph_matches_its_torch_encoder()
         assert np.allclose(vectors, expected[row, :len(vectors)], atol=1e-4)
 
 
-def test_loading_writes_nothing_to_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GUARD_CACHE_DIR", str(tmp_path / "cache"))
+@pytest.mark.parametrize("int8", [False, True], ids=["fp32", "int8"])
+def test_loading_writes_nothing_to_home_or_the_cache(tmp_path, monkeypatch, int8):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    Embedder().encode(["a sentence"])
+    Embedder(int8=int8).encode(["a sentence"])
     assert not (tmp_path / "cache").exists() and not (tmp_path / "home").exists()
+
+
+def test_the_int8_graph_gives_vectors_close_to_the_fp32_ones():
+    full, quantized = (OnnxEncoder(support_model_dir(), max_length=128, int8=int8) for int8 in (False, True))
+    pairs = [("Refunds are paid within 5 business days.", "Refunds take five days.")]
+
+    (_, a), = full.token_vectors(full.tokenize(pairs))
+    (_, b), = quantized.token_vectors(quantized.tokenize(pairs))
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert cosine.min() > 0.98
 
 
 def test_weights_of_another_architecture_are_refused_by_name(tmp_path):
