@@ -1,6 +1,6 @@
 """Answer-level verdicts as guard reports them, per file, on the held-out ``select`` and ``report`` halves.
 
-    python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250]
+    python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250] [--int8] [--model FOLDER]
     python -m benchmarks.verify_answers table --scores answers.jsonl [--half report]
 
 ``verify_heldout`` scores a whole response as one claim; guard does not. It splits the answer into
@@ -48,9 +48,10 @@ def specifics(claim: str, sources: list[str]) -> list[str]:
 
 def score(args: argparse.Namespace) -> None:
     from guard.verify.combined import CombinedVerifier
+    from guard.verify.support_model import SupportModelVerifier
     from guard.training.train import held_out_rows
 
-    verifier = CombinedVerifier(int8=args.int8)
+    verifier = CombinedVerifier(int8=args.int8, model=SupportModelVerifier(args.model, int8=args.int8))
     held = held_out_rows(load_rows(args.data), seed=0)
     started = time.perf_counter()
     with args.out.open("w") as out:
@@ -129,6 +130,8 @@ def main() -> None:
     s.add_argument("--limit", type=int, default=250, help="answers per file and half at most")
     s.add_argument("--int8", action="store_true", help="the verifiers' int8 graphs (support.precision: int8)")
     s.add_argument("--half", choices=[SELECT, REPORT], help="score only this half (default: both)")
+    s.add_argument("--model", type=Path, help="a support model folder (default: the installed one), e.g. one "
+                   "guard.training.export wrote")
     t = sub.add_parser("table", help="answer-level figures per file at the shipped operating points")
     t.add_argument("--scores", type=Path, required=True)
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])

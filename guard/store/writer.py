@@ -89,7 +89,8 @@ class RecordWriter:
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Write what is queued (waiting at most ``timeout``), then stop; what is left is logged as lost."""
-        flushed = self.flush(timeout)
+        on_writer = threading.current_thread() is self._thread  # a finalizer may run on the writer's own thread
+        flushed = self.flush(0 if on_writer else timeout)
         with self._cond:
             self._closing = True
             self._stop.set()
@@ -98,7 +99,8 @@ class RecordWriter:
         if lost:
             self._on_failure(lost, "shutdown")
             log.error("records_lost_at_shutdown", records=lost)
-        self._thread.join(timeout=1.0)
+        if not on_writer:
+            self._thread.join(timeout=1.0)
         return flushed
 
     def _run(self) -> None:

@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
             "checkpoint_step": step, "select_auroc_mean": best.get("score") if step == best["step"] else None,
             "data": data_fingerprint(args.data)},
     }
+    if train_args.get("init"):  # went on from a trained model: keep how that one was made
+        started = json.loads((Path(train_args["init"]) / PARAMS_FILE).read_text()).get("provenance")
+        params["provenance"]["started_from"] = started
     (target / PARAMS_FILE).write_text(json.dumps(params, indent=2))
     write_support_calibration(args.out, "support_model", calibration, "Platt scaling of the support model's capped scores on the held-out "
                               "select split, files weighted equally", "python -m guard.training.export",
