@@ -93,8 +93,9 @@ class OnnxEncoder:
 def quantized(model_dir: Path, graph: Path | None = None) -> bytes:
     """The graph with ``model_dir``'s weights in int8 (ONNX Runtime's dynamic quantization of its matrix products,
     a scale per output channel), made at load (~1.4 s a model) and kept nowhere: about half the CPU per word
-    piece; scores move a little (``benchmarks/verify_answers.py``). A scale per channel is as fast as one per
-    matrix and moves the cross-encoder's scores by 0.025 on average instead of 0.062."""
+    piece; scores move a little (``benchmarks/verify_answers.py``). A scale per channel costs ~10 % more CPU than
+    one per matrix and moves the cross-encoder's scores by 0.027 on average instead of 0.070
+    (``benchmarks/int8_variants.py``)."""
     import tempfile
 
     import onnx

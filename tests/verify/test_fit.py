@@ -8,7 +8,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from guard.verify.calibration import expected_calibration_error
 from guard.training.fit import export_trees
-from guard.training.synthetic import add_clause, flip_negation, swap_name, swap_number, synthesize
+from guard.training.synthetic import add_clause, flip_negation, summary_edits, swap_name, swap_number, synthesize
 from guard.verify.text import numbers
 from guard.verify.trees import BoostedTrees
 
@@ -56,6 +56,16 @@ def test_synthesis_is_reproducible_and_remembers_origins():
     first, second = synthesize(supported, seed=3), synthesize(supported, seed=3)
     assert first == second and {p.origin for p in first} <= {0, 1}
     assert any(not p.supported for p in first)
+
+
+def test_a_summary_edit_is_one_sentence_as_written_and_the_same_sentence_with_a_fact_changed():
+    summary = "The Oberoi Group was founded in 1934 in Delhi. It now runs 31 hotels in six countries."
+    pairs = summary_edits([(summary, SOURCES)], seed=1)
+
+    (kept, edited), = [pairs]
+    assert kept.supported and kept.claim in summary and not edited.supported
+    assert edited.kind != "extra_clause" and edited.claim != kept.claim
+    assert len(edited.claim.split()) - len(kept.claim.split()) in (0, 1)  # one word swapped, or a "not"
 
 
 def test_calibration_error_is_zero_for_perfect_frequencies():
