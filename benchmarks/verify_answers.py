@@ -1,7 +1,8 @@
 """Answer-level verdicts as guard reports them, per file, on the held-out ``select`` and ``report`` halves.
 
     python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250] [--int8] [--model FOLDER]
-    python -m benchmarks.verify_answers table --scores answers.jsonl [--half report]
+    python -m benchmarks.verify_answers table --scores answers.jsonl [--half report] [--params FOLDER]
+    python -m benchmarks.verify_answers compare --before a.jsonl [--before-params FOLDER] --after b.jsonl [--after-params FOLDER]
 
 ``verify_heldout`` scores a whole response as one claim; guard does not. It splits the answer into
 sentences, leaves out those that state nothing, scores each against the sources and lists every claim
@@ -78,33 +79,19 @@ def score(args: argparse.Namespace) -> None:
 def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), params_dir: Path | None = None) -> str:
     """False-flag and catch rates per file at the shipped thresholds (or those fitted into ``params_dir``), AUROC
     and balanced accuracy, 95 % intervals."""
-    import json as _json
+    from guard.evals.metrics import auroc, balanced_accuracy, bootstrap_intervals
 
-    from guard.evals.metrics import Undefined, auroc, balanced_accuracy, bootstrap_intervals
-    from guard.verify.offline import params_path
-    from guard.training.operating_points import Scored, by_file, load
-    from guard.training.outputs import current
-
-    params = _json.loads((current(params_dir, "combined.json") if params_dir else params_path("combined.json")).read_text())
+    params = combined_params(params_dir)
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
-
-    def cell(point: float | Undefined, interval) -> str:  # noqa: ANN001 - Interval | Undefined | None
-        if isinstance(point, Undefined) or point != point:
-            return "-"
-        if interval is None or isinstance(interval, Undefined):
-            return f"{point:.3f}"
-        return f"{point:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
-
     head = ["file", "answers (halluc.)", "AUROC"] + [f"{name} {risk}" for risk in risks
                                                    for name in ("false flags", "catch", "bal. acc.")]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    for file, answers in by_file(a for a in load(scores) if a.half == half).items():
-        scored = Scored.shipped(answers, params)
+    for file, scored in scored_by_file(scores, half, params).items():
         bad = ~scored.faithful
 
         def stats(idx: np.ndarray) -> dict:
             good_i, bad_i = idx[scored.faithful[idx]], idx[bad[idx]]
-            out = {"auroc": auroc(bad[idx], 1 - np.nan_to_num(scored.signal[idx], nan=1.0))}
+            out = {"auroc": auroc(bad[idx], doubt(scored)[idx])}
             for risk, t in thresholds.items():
                 flagged = scored.flagged(t)
                 out[f"ff {risk}"] = float(flagged[good_i].mean()) if good_i.size else float("nan")
@@ -112,13 +99,69 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), 
                 out[f"ba {risk}"] = balanced_accuracy(bad[idx], flagged[idx])
             return out
 
-        everything = np.arange(len(answers))
-        point, intervals = stats(everything), bootstrap_intervals(stats, len(answers))
-        row = [file, f"{len(answers)} ({int(bad.sum())})", cell(point["auroc"], intervals.get("auroc"))]
+        everything = np.arange(len(bad))
+        point, intervals = stats(everything), bootstrap_intervals(stats, len(bad))
+        row = [file, f"{len(bad)} ({int(bad.sum())})", cell(point["auroc"], intervals.get("auroc"))]
         for risk in risks:
             row += [cell(point[f"{k} {risk}"], intervals.get(f"{k} {risk}")) for k in ("ff", "catch", "ba")]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def compare(before: Path, after: Path, half: str, before_params: Path | None = None,
+            after_params: Path | None = None) -> str:
+    """AUROC per file of two scorings of the same answers (another model, another precision), each at its own
+    parameters, and the difference with a paired 95 % interval: both sides are resampled together."""
+    from guard.evals.metrics import Undefined, auroc, bootstrap_intervals
+
+    old = scored_by_file(before, half, combined_params(before_params))
+    new = scored_by_file(after, half, combined_params(after_params))
+    lines = ["| file | answers (halluc.) | AUROC before | AUROC after | difference |", "|---|---|---|---|---|"]
+    for file, a in old.items():
+        b, bad = new[file], ~a.faithful
+        if not np.array_equal(a.faithful, b.faithful):
+            raise ValueError(f"{file}: the two scores files do not hold the same answers in the same order")
+
+        def stats(idx: np.ndarray) -> dict:
+            first, second = auroc(bad[idx], doubt(a)[idx]), auroc(bad[idx], doubt(b)[idx])
+            undefined = next((v for v in (first, second) if isinstance(v, Undefined)), None)  # one class drawn
+            return {"before": first, "after": second, "difference": undefined or second - first}
+
+        point, intervals = stats(np.arange(len(bad))), bootstrap_intervals(stats, len(bad))
+        lines.append("| " + " | ".join([file, f"{len(bad)} ({int(bad.sum())})"] + [
+            cell(point[k], intervals.get(k), signed=k == "difference") for k in ("before", "after", "difference")]) + " |")
+    return "\n".join(lines)
+
+
+def combined_params(folder: Path | None) -> dict:
+    """The combined verifier's parameters: those an ``operating_points --out`` folder holds, else the installed ones."""
+    from guard.training.outputs import current
+    from guard.verify.offline import params_path
+
+    return json.loads((current(folder, "combined.json") if folder else params_path("combined.json")).read_text())
+
+
+def scored_by_file(scores: Path, half: str, params: dict) -> dict:
+    """``{file: Scored}`` of one half's answers, as guard with ``params`` scores them."""
+    from guard.training.operating_points import Scored, by_file, load
+
+    return {file: Scored.shipped(answers, params) for file, answers in by_file(a for a in load(scores) if a.half == half).items()}
+
+
+def doubt(scored) -> np.ndarray:  # noqa: ANN001 - operating_points.Scored
+    """1 − the answer's support signal (an answer with nothing to check: no doubt), what AUROC ranks by."""
+    return 1 - np.nan_to_num(scored.signal, nan=1.0)
+
+
+def cell(point, interval, signed: bool = False) -> str:  # noqa: ANN001 - float | Undefined, Interval | Undefined | None
+    from guard.evals.metrics import Undefined
+
+    form = "+.3f" if signed else ".3f"
+    if isinstance(point, Undefined) or point != point:
+        return "-"
+    if interval is None or isinstance(interval, Undefined):
+        return f"{point:{form}}"
+    return f"{point:{form}} [{interval.low:{form}}, {interval.high:{form}}]"
 
 
 def main() -> None:
@@ -136,10 +179,18 @@ def main() -> None:
     t.add_argument("--scores", type=Path, required=True)
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
     t.add_argument("--params", type=Path, help="a folder operating_points --out wrote (default: the installed parameters)")
+    c = sub.add_parser("compare", help="AUROC per file of two scorings of the same answers, paired differences")
+    c.add_argument("--before", type=Path, required=True)
+    c.add_argument("--after", type=Path, required=True)
+    c.add_argument("--before-params", type=Path, help="the parameters folder the before scores go with")
+    c.add_argument("--after-params", type=Path, help="the parameters folder the after scores go with")
+    c.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.command == "score":
         score(args)
+    elif args.command == "compare":
+        print(compare(args.before, args.after, args.half, args.before_params, args.after_params))
     else:
         print(table(args.scores, args.half, params_dir=args.params))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from guard.config import SupportConfig
 from guard.verify.calibration import logit
 from guard.verify.contradictions import cap, find
 from guard.verify.combined import PARAMS_FILE, blend
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (as in training)")
     parser.add_argument("--out", type=Path, required=True, help="params folder the blend (combined.json) is written to")
     parser.add_argument("--confidence", action="store_true", help="also refit the support slopes of confidence.json")
-    parser.add_argument("--precision", choices=["int8", "fp32"], default="int8",
+    parser.add_argument("--precision", choices=["int8", "fp32"], default=SupportConfig().precision,
                         help="the graphs the verifiers score with (support.precision; default: the served default)")
     args = parser.parse_args(argv)
 

@@ -62,7 +62,7 @@ class Answer:
     trees: np.ndarray
     model: np.ndarray
     groups: tuple[frozenset[str], ...]  # per claim: the groups of its specifics findings (``contradictions.group_of``)
-    precision: str = "fp32"  # of the graphs that scored it (``support.precision``): operating points are fitted per precision
+    precision: str = "fp32"  # of the graphs that scored it (``support.precision``), recorded in ``chosen_on``
 
 
 def load(path: Path) -> list[Answer]:
