@@ -11,6 +11,7 @@ computed in fp32 as torch computed them). Nothing is exported or written on firs
 
 from __future__ import annotations
 
+import ctypes
 import json
 from importlib import resources
 from pathlib import Path
@@ -72,6 +73,8 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting beside guard's work
         model = quantized(model_dir, graph) if int8 else assembled(model_dir, graph).SerializeToString()
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        del model
+        release_free_heap()
         self.dim = int(self._session.get_outputs()[0].shape[2])
 
     def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> list[Encoding]:
@@ -88,6 +91,17 @@ class OnnxEncoder:
             feed["token_type_ids"][row, :n] = e.type_ids
         (hidden,) = self._session.run(None, feed)
         return [(e.tokens, hidden[row, :len(e.ids)]) for row, e in enumerate(encodings)]
+
+
+def release_free_heap() -> None:
+    """Hand the heap's free pages back to the OS (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Building a session leaves ~150 MB of freed temporaries (the assembled graph, the quantizer's copies) that
+    glibc would otherwise keep in the process for its whole life: a worker's idle RSS fell from ~550 to ~400 MB
+    with both verifiers loaded. It frees nothing in use and changes no setting of the host."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def quantized(model_dir: Path, graph: Path | None = None) -> bytes:

@@ -1,7 +1,8 @@
 """Fine-tune the support cross-encoder from the packaged MiniLM on the shared labelled pairs.
 
     python -m guard.training.train --data ../shared/data --out /tmp/support-run --seed 0 \\
-        [--caps vitaminc=12000,halueval_qa=1500,...] [--epochs 1] [--measure 20]
+        [--caps vitaminc=12000,halueval_qa=1500,...] [--epochs 1] [--measure 20] \\
+        [--init guard/verify/models/support-minilm] [--mine vitaminc=800,...] [--summary-edits 800]
 
 Why this mix: VitaminC's minimal pairs (one number, date or word changed) teach what a
 verifier must notice; WiCE's training groups are the realistic partly-supported case;
@@ -95,6 +96,36 @@ def summary_edit_rows(rows: list[Row], count: int, seed: int) -> list[Row]:
             for k, p in enumerate(pairs)]
     print(f"train summary_edits: {len(made)} from {len(faithful)} faithful summaries", flush=True)
     return made
+
+
+def mine_hard_rows(predict, builder: "PairBuilder", rows: list[Row], chosen: list[Row], counts: dict[str, int],
+                   seed: int, pool_factor: int) -> list[Row]:
+    """Training-side rows the starting model gets most wrong, ``counts[family]`` per family, half of each class.
+
+    Why: the random rows a second run adds are mostly ones the model already scores right; the rows it
+    misjudges (a faithful summary it doubts, an edited VitaminC claim it believes) carry the signal.
+    Each family's pool is ``pool_factor`` times its count, drawn from training rows not already chosen.
+    """
+    rng = random.Random(seed + 7)
+    taken = {(r.file, r.id) for r in chosen}
+    mined: list[Row] = []
+    for family, count in counts.items():
+        pool = [r for r in rows if r.family == family and r.file.startswith("train/") and side(r, seed) == TRAIN
+                and (r.file, r.id) not in taken]
+        by_class = {True: [r for r in pool if r.faithful], False: [r for r in pool if not r.faithful]}
+        for label, candidates in by_class.items():
+            rng.shuffle(candidates)
+            candidates = candidates[: pool_factor * count // 2]
+            if not candidates:
+                continue
+            scores = predict(builder.build(candidates))
+            loss = -np.log(np.clip(scores if label else 1.0 - scores, 1e-6, 1.0))
+            hardest = np.argsort(-loss)[: count // 2]
+            mined += [candidates[i] for i in hardest]
+            wrong = float(np.mean((scores >= 0.5) != label))
+            print(f"mine {family} {'faithful' if label else 'hallucinated'}: {len(hardest)} of {len(candidates)} "
+                  f"scored (misjudged at 0.5: {wrong:.2f}, kept loss >= {loss[hardest].min():.2f})", flush=True)
+    return mined
 
 
 def held_out_rows(rows: list[Row], seed: int) -> dict[str, dict[str, list[Row]]]:
@@ -259,12 +290,17 @@ class Trainer:
         return best
 
 
-def parse_caps(text: str | None) -> dict[str, int]:
-    caps = dict(DEFAULT_CAPS)
+def parse_counts(text: str | None) -> dict[str, int]:
+    """``"vitaminc=800,begin=300"`` -> ``{"vitaminc": 800, "begin": 300}``."""
+    counts = {}
     for item in filter(None, (text or "").split(",")):
         name, value = item.split("=")
-        caps[name.strip()] = int(value)
-    return caps
+        counts[name.strip()] = int(value)
+    return counts
+
+
+def parse_caps(text: str | None) -> dict[str, int]:
+    return {**DEFAULT_CAPS, **parse_counts(text)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -277,6 +313,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--summary-edits", type=int, default=0,
                         help="faithful training summaries to make sentence-level minimal pairs from")
     parser.add_argument("--caps", help="rows per family, e.g. vitaminc=12000,begin=2000")
+    parser.add_argument("--mine", help="hard rows per family the starting model misjudges most, e.g. vitaminc=800")
+    parser.add_argument("--mine-pool", type=int, default=4, help="rows scored per mined row")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
@@ -299,6 +337,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.summary_edits:
         train += summary_edit_rows(rows, args.summary_edits, args.seed)
         random.Random(args.seed).shuffle(train)
+    trainer = Trainer(args)
+    builder = PairBuilder(trainer.tokenizer, args.max_length)
+    if args.mine:
+        train += mine_hard_rows(trainer.predict, builder, rows, train, parse_counts(args.mine), args.seed,
+                                args.mine_pool)
+        random.Random(args.seed).shuffle(train)
     held = held_out_rows(rows, args.seed)
     split = {"seed": args.seed, "held_out": HELD_OUT, "caps": caps, "eval_cap": EVAL_CAP,
              "train": {f: sorted(r.id for r in train if r.file == f) for f in sorted({r.file for r in train})},
@@ -306,8 +350,6 @@ def main(argv: list[str] | None = None) -> None:
     (out / "split.json").write_text(json.dumps(split))
     (out / "args.json").write_text(json.dumps(vars(args), indent=2))
 
-    trainer = Trainer(args)
-    builder = PairBuilder(trainer.tokenizer, args.max_length)
     started = time.time()
     if args.measure:
         train = train[: args.measure * args.batch_size * 2]
