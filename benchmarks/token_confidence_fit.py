@@ -38,7 +38,6 @@ import math
 import random
 import re
 import string
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -153,7 +152,7 @@ def consistency_signals(rows: list[dict[str, Any]], n_samples: int) -> list[tupl
     from guard.layers.consistency import ConsistencyLayer
     from guard.state import RequestState
 
-    config = GuardConfig(telemetry={"enabled": False})
+    config = GuardConfig(telemetry={"enabled": False}, consistency={"enabled": True})  # off by default at medium
     layer = ConsistencyLayer(config)
 
     async def one(row: dict[str, Any]) -> tuple[float, int] | None:
@@ -294,16 +293,24 @@ def fit(args: argparse.Namespace) -> None:
 def write_slopes(results: dict[str, Any], args: argparse.Namespace) -> None:
     """Store each slope whose held-out AUROC interval excludes 0.5; leave every other entry untouched."""
     params = json.loads(PARAMS.read_text())
-    command = "python -m benchmarks.token_confidence_fit " + " ".join(sys.argv[1:])
+    command = (f"python -m benchmarks.token_confidence_fit generate --questions {results['questions']} --out samples.jsonl; "
+               "python -m benchmarks.token_confidence_fit fit --samples samples.jsonl --write")
     for name in ("token_confidence", "consistency"):
         result = results.get(name)
         if result is None:
             continue
         lo, hi = result["report"]["auroc_95"]
+        report = result["report"]
         if not (lo > 0.5 or hi < 0.5) or result["fit"]["slope"] <= 0:
             print(f"{name}: held-out AUROC interval [{lo:.3f}, {hi:.3f}] includes 0.5; prior kept", flush=True)
+            kept = params["signals"][name]["slope"]
+            params["signals"][name] = {
+                "slope": kept, "fitted": False,
+                "why": (f"a prior: on {report['questions']} held-out questions of the embedded SmolLM2 (HaluEval QA, "
+                        f"grounded prompt) the signal's AUROC is {report['auroc']:.3f} [{lo:.3f}, {hi:.3f}], not shown "
+                        f"to differ from chance, so no slope is fitted there; it keeps its earlier value {kept:.2f} "
+                        f"(the fit there gave {result['fit']['slope']:.2f}): {command}")}
             continue
-        report = result["report"]
         params["signals"][name] = {
             "slope": result["fit"]["slope"],
             "fitted": True,

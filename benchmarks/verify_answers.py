@@ -81,7 +81,7 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), 
     and balanced accuracy, 95 % intervals."""
     from guard.evals.metrics import auroc, balanced_accuracy, bootstrap_intervals
 
-    params = combined_params(params_dir)
+    params = combined_params(params_dir, scores)
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
     head = ["file", "answers (halluc.)", "AUROC"] + [f"{name} {risk}" for risk in risks
                                                    for name in ("false flags", "catch", "bal. acc.")]
@@ -114,8 +114,8 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     parameters, and the difference with a paired 95 % interval: both sides are resampled together."""
     from guard.evals.metrics import Undefined, auroc, bootstrap_intervals
 
-    old = scored_by_file(before, half, combined_params(before_params))
-    new = scored_by_file(after, half, combined_params(after_params))
+    old = scored_by_file(before, half, combined_params(before_params, before))
+    new = scored_by_file(after, half, combined_params(after_params, after))
     lines = ["| file | answers (halluc.) | AUROC before | AUROC after | difference |", "|---|---|---|---|---|"]
     for file, a in old.items():
         b, bad = new[file], ~a.faithful
@@ -133,12 +133,16 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     return "\n".join(lines)
 
 
-def combined_params(folder: Path | None) -> dict:
-    """The combined verifier's parameters: those an ``operating_points --out`` folder holds, else the installed ones."""
+def combined_params(folder: Path | None, scores: Path) -> dict:
+    """The combined verifier's parameters for the precision ``scores`` were made with: those an ``operating_points
+    --out`` folder holds, else the installed ones."""
+    from guard.training.operating_points import load, precision_of
     from guard.training.outputs import current
+    from guard.verify.combined import PARAMS_FILES
     from guard.verify.offline import params_path
 
-    return json.loads((current(folder, "combined.json") if folder else params_path("combined.json")).read_text())
+    name = PARAMS_FILES[precision_of(load(scores))]
+    return json.loads((current(folder, name) if folder else params_path(name)).read_text())
 
 
 def scored_by_file(scores: Path, half: str, params: dict) -> dict:

@@ -9,8 +9,9 @@ signals without labelled data carry a mild prior slope, recorded with a reason i
 ``guard/verify/params/confidence.json``. Signals the file does not name are ignored.
 
 Verifiers score on different scales, so the support slope and the intercept are fitted per
-verifier: ``support_by_verifier`` holds those of each verifier fitted so far; any other uses
-the top-level ones (fitted for the default verifier).
+verifier: ``support_by_verifier`` holds those of each verifier fitted so far (``<verifier>-fp32`` those
+fitted on its fp32 scores, where they differ from the default precision's); any other uses the top-level
+ones (fitted for the default verifier at the default precision).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ PARAMS_FILE = Path(__file__).parent / "verify" / "params" / "confidence.json"
 
 
 class ConfidenceModel:
-    def __init__(self, params_file: str | Path = PARAMS_FILE, verifier: str | None = None):
+    def __init__(self, params_file: str | Path = PARAMS_FILE, verifier: str | None = None,
+                 precision: str | None = None):
         params = json.loads(Path(params_file).read_text())
         self.intercept = float(params["intercept"])
         self.slopes = {name: float(spec["slope"]) for name, spec in params["signals"].items()}
-        own = params.get("support_by_verifier", {}).get(verifier or "")
+        fitted = params.get("support_by_verifier", {})
+        own = fitted.get(f"{verifier}-{precision}") or fitted.get(verifier or "")
         if own is not None:
             self.intercept, self.slopes["support"] = float(own["intercept"]), float(own["slope"])
         negative = [name for name, slope in self.slopes.items() if slope < 0]

@@ -161,8 +161,8 @@ class SupportConfig(_Section):
     judge_model: str | None = None
     precision: Literal["fp32", "int8"] = Field(
         "int8", description="The local verifiers' MiniLM graphs: int8 weights (quantized at load) cost about half "
-                            "the CPU per word piece of fp32; the combined verifier's operating points are fitted "
-                            "on int8 scores, and fp32 reads them too (both measured in README).")
+                            "the CPU per word piece of fp32; the combined verifier's operating points and calibration "
+                            "are fitted on each precision's own scores (both measured in README).")
     threshold: float | None = Field(
         None, ge=0, le=1,
         description="A claim scoring below this is unsupported; None: the verifier's operating point chosen for "

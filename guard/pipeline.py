@@ -65,7 +65,8 @@ class Guard:
         self.config = config if isinstance(config, GuardConfig) else load_config(config)
         self.llm = model_client or ModelClient(self.config.models)
         self.layers = list(layers) if layers is not None else default_layers(self.config)
-        self.confidence = confidence or ConfidenceModel(verifier=self.config.support.verifier)
+        self.confidence = confidence or ConfidenceModel(verifier=self.config.support.verifier,
+                                                           precision=self.config.support.precision)
         telemetry = self.config.telemetry
         # The review queue always lives in the store; telemetry.enabled only turns request records off.
         # Opened on first use: building a Guard creates no file (guard.store.lazy).

@@ -45,7 +45,7 @@ def calibrate(rows: Sequence[LabelledAnswer], config: GuardConfig, *, current: S
     require_enough(scores.faithful)
 
     risk = config.product.risk.value
-    model = ConfidenceModel(verifier=config.support.verifier)
+    model = ConfidenceModel(verifier=config.support.verifier, precision=config.support.precision)
     before = Decisions(confidence_of(lambda signals: model(signals, current), scores.signal),
                        scores.weakest < support_threshold(config, verifier, current))
     comparison = compare(scores.faithful, before, cross_validated(scores, risk, folds))

@@ -57,13 +57,17 @@ def scored(verifier: SupportModelVerifier, rows) -> tuple[np.ndarray, np.ndarray
 
 
 def write_support_calibration(out: Path, verifier: str, calibration: dict[str, float], why: str, command: str,
-                              data: dict[str, str]) -> None:
+                              data: dict[str, str], precision: str | None = None) -> None:
     """A verifier's support slope and intercept in ``params/confidence.json`` (``guard.confidence``): the top-level
-    ones for the default verifier, ``support_by_verifier`` for the others; the other signals keep theirs."""
+    ones for the default verifier at the default precision, ``support_by_verifier`` for the others (keyed
+    ``<verifier>-<precision>`` when fitted on another precision's scores); the other signals keep theirs."""
     from guard.config import SupportConfig
 
+    default = SupportConfig()
+    if precision not in (None, default.precision):
+        verifier = f"{verifier}-{precision}"
     confidence = json.loads(current(out, "confidence.json").read_text())
-    if verifier == SupportConfig().verifier:
+    if verifier == default.verifier:
         confidence["intercept"] = calibration["intercept"]
         confidence["signals"]["support"] = {"slope": calibration["slope"], "fitted": True, "why": why}
     else:

@@ -5,7 +5,7 @@
 Scores the ``select`` rows with both verifiers, fits the blend's three numbers by logistic
 regression (files weighted equally; neither verifier trained on these rows), chooses the
 threshold per risk level on the blended scores with contradicted specifics capped, as guard
-reports them, and writes ``guard/verify/params/combined.json``. ``--confidence`` also refits
+reports them, and writes ``guard/verify/params/combined.json`` (``combined-fp32.json`` with ``--precision fp32``). ``--confidence`` also refits
 the support slope and intercept of ``params/confidence.json`` for the blend and for the trees
 (``guard.confidence`` picks the configured verifier's). The ``report`` half is left for ``benchmarks/verify_heldout.py``.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from guard.config import SupportConfig
 from guard.verify.calibration import logit
 from guard.verify.contradictions import cap, find
-from guard.verify.combined import PARAMS_FILE, blend
+from guard.verify.combined import PARAMS_FILES, blend
 from guard.training.export import write_support_calibration
 from guard.training.outputs import write
 from guard.training.fit import data_fingerprint
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", type=Path, help="support model folder (default: the package's)")
     parser.add_argument("--seed", type=int, default=0, help="the split's seed (as in training)")
-    parser.add_argument("--out", type=Path, required=True, help="params folder the blend (combined.json) is written to")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="params folder the blend (combined.json, or combined-fp32.json) is written to")
     parser.add_argument("--confidence", action="store_true", help="also refit the support slopes of confidence.json")
     parser.add_argument("--precision", choices=["int8", "fp32"], default=SupportConfig().precision,
                         help="the graphs the verifiers score with (support.precision; default: the served default)")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         "provenance": {"command": "python -m guard.training.fit_blend", "support_model": model.params.get("provenance"),
                        "data": data_fingerprint(args.data)},
     }
-    write(args.out, PARAMS_FILE, params)
+    write(args.out, PARAMS_FILES[args.precision], params)
     summary = {"weights": weights, "thresholds": params["thresholds"]}
     if args.confidence:  # the blend's calibration, and the trees' on the same rows
         for verifier, verifier_scores in (("combined", scores), ("offline", capped(offline))):
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
             write_support_calibration(args.out, verifier, summary[f"calibration_{verifier}"],
                                       f"Platt scaling of the {verifier} verifier's capped scores on the held-out select "
                                       "split, files weighted equally", "python -m guard.training.fit_blend --confidence",
-                                      params["provenance"]["data"])
+                                      params["provenance"]["data"], args.precision)
     print(json.dumps(summary, indent=2))
 
 

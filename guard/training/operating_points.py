@@ -38,6 +38,7 @@ import numpy as np
 
 from guard.layers.support import soft_min
 from guard.verify.calibration import logit, sigmoid
+from guard.verify.combined import PARAMS_FILES
 from guard.verify.contradictions import CONTRADICTED_SUPPORT, group_of
 from guard.training.export import write_support_calibration
 from guard.training.outputs import current, write
@@ -77,6 +78,14 @@ def load(path: Path) -> list[Answer]:
                               np.array([c["model"] for c in claims], dtype=float), groups,
                               row.get("precision", "fp32")))
     return answers
+
+
+def precision_of(answers: list[Answer]) -> str:
+    """The one precision a scores file was made with: operating points fitted on a mix would fit neither."""
+    found = {a.precision for a in answers}
+    if len(found) != 1:
+        raise ValueError(f"the scores hold answers of precisions {sorted(found)}; score each precision on its own")
+    return found.pop()
 
 
 def blended(answer: Answer, weights: dict[str, float], cascade: dict | None = None) -> np.ndarray:
@@ -214,13 +223,16 @@ def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], thre
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scores", type=Path, required=True, help="from python -m benchmarks.verify_answers score")
-    parser.add_argument("--out", type=Path, help="params folder to write combined.json (thresholds, cascade) and "
+    parser.add_argument("--out", type=Path, help="params folder to write combined.json (combined-fp32.json for fp32 "
+                        "scores: thresholds, cascade) and "
                         "confidence.json into; without it, only print")
     args = parser.parse_args(argv)
-    path = current(args.out, "combined.json") if args.out else params_path("combined.json")
+    answers = load(args.scores)
+    precision = precision_of(answers)
+    name = PARAMS_FILES[precision]  # each precision's operating points are chosen on its own scores
+    path = current(args.out, name) if args.out else params_path(name)
     params = json.loads(path.read_text())
     weights = {k: float(v) for k, v in params["weights"].items()}
-    answers = load(args.scores)
     rows = {half: by_file(a for a in answers if a.half == half) for half in ("select", "report")}
     penalties = fit_penalties(rows["select"], weights)
     exponent = choose_exponent(rows["select"], weights, penalties)
@@ -243,12 +255,11 @@ def main(argv: list[str] | None = None) -> None:
         params["length_exponent"] = exponent
         params["cascade"] = cascade
         params["chosen_on"] = {"split": "select", "seed": 0, "answers": {f: len(r) for f, r in rows["select"].items()},
-                               "precision": ", ".join(sorted({a.precision for a in answers})),
-                               "command": COMMAND}
-        write(args.out, "combined.json", params)
+                               "precision": precision, "command": COMMAND}
+        write(args.out, name, params)
         write_support_calibration(args.out, "combined", platt, "Platt scaling of the combined verifier's answer-level support "
                                   "signal (soft minimum over claims, findings penalised) on the held-out select split, "
-                                  "files weighted equally", COMMAND, params["provenance"]["data"])
+                                  "files weighted equally", COMMAND, params["provenance"]["data"], precision)
 
 
 if __name__ == "__main__":

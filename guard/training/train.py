@@ -99,12 +99,14 @@ def summary_edit_rows(rows: list[Row], count: int, seed: int) -> list[Row]:
 
 
 def mine_hard_rows(predict, builder: "PairBuilder", rows: list[Row], chosen: list[Row], counts: dict[str, int],
-                   seed: int, pool_factor: int) -> list[Row]:
+                   seed: int, pool_factor: int, max_loss: float = math.inf) -> list[Row]:
     """Training-side rows the starting model gets most wrong, ``counts[family]`` per family, half of each class.
 
     Why: the random rows a second run adds are mostly ones the model already scores right; the rows it
     misjudges (a faithful summary it doubts, an edited VitaminC claim it believes) carry the signal.
     Each family's pool is ``pool_factor`` times its count, drawn from training rows not already chosen.
+    ``max_loss`` leaves out rows judged wrong with more assurance than that (``-log`` of the probability given to
+    the label): in these sets the most confidently misjudged rows are often the mislabelled ones.
     """
     rng = random.Random(seed + 7)
     taken = {(r.file, r.id) for r in chosen}
@@ -120,11 +122,13 @@ def mine_hard_rows(predict, builder: "PairBuilder", rows: list[Row], chosen: lis
                 continue
             scores = predict(builder.build(candidates))
             loss = -np.log(np.clip(scores if label else 1.0 - scores, 1e-6, 1.0))
-            hardest = np.argsort(-loss)[: count // 2]
+            eligible = np.flatnonzero(loss <= max_loss)
+            hardest = eligible[np.argsort(-loss[eligible])][: count // 2]
             mined += [candidates[i] for i in hardest]
             wrong = float(np.mean((scores >= 0.5) != label))
+            kept = f"loss {loss[hardest].min():.2f}-{loss[hardest].max():.2f}" if len(hardest) else "none"
             print(f"mine {family} {'faithful' if label else 'hallucinated'}: {len(hardest)} of {len(candidates)} "
-                  f"scored (misjudged at 0.5: {wrong:.2f}, kept loss >= {loss[hardest].min():.2f})", flush=True)
+                  f"scored (misjudged at 0.5: {wrong:.2f}, kept {kept})", flush=True)
     return mined
 
 
@@ -315,6 +319,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--caps", help="rows per family, e.g. vitaminc=12000,begin=2000")
     parser.add_argument("--mine", help="hard rows per family the starting model misjudges most, e.g. vitaminc=800")
     parser.add_argument("--mine-pool", type=int, default=4, help="rows scored per mined row")
+    parser.add_argument("--mine-max-loss", type=float, default=math.inf,
+                        help="leave out rows misjudged more surely than this loss, e.g. 2.3 (label given p < 0.1)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
@@ -341,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     builder = PairBuilder(trainer.tokenizer, args.max_length)
     if args.mine:
         train += mine_hard_rows(trainer.predict, builder, rows, train, parse_counts(args.mine), args.seed,
-                                args.mine_pool)
+                                args.mine_pool, args.mine_max_loss)
         random.Random(args.seed).shuffle(train)
     held = held_out_rows(rows, args.seed)
     split = {"seed": args.seed, "held_out": HELD_OUT, "caps": caps, "eval_cap": EVAL_CAP,

@@ -127,6 +127,7 @@ def test_fp32_precision_is_the_configured_verifiers_and_keeps_the_int8_verdicts(
     pairs = [RESTATED, UNRELATED]
 
     assert not full.offline.int8 and not full.model.int8
+    assert full.threshold("medium") != combined.threshold("medium")  # fitted on fp32 scores, not int8's
     assert full.probabilities(pairs) == pytest.approx(combined.probabilities(pairs), abs=0.1)
     restated, unrelated = full.probabilities(pairs)
     assert restated > full.threshold("medium") > unrelated

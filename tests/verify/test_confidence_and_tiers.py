@@ -53,6 +53,17 @@ def test_a_verifier_with_its_own_fit_gets_its_own_support_slope_and_intercept(tm
     assert (other.intercept, other.slopes["support"]) == (0.4, 0.5)
 
 
+def test_a_fit_on_fp32_scores_serves_fp32_and_the_default_precision_keeps_the_verifiers_own(tmp_path):
+    path = tmp_path / "confidence.json"
+    path.write_text('{"intercept": 0.4, "signals": {"support": {"slope": 0.5}}, "support_by_verifier": '
+                    '{"combined-fp32": {"intercept": 0.1, "slope": 0.7}}}')
+
+    fp32, int8 = (ConfidenceModel(path, verifier="combined", precision=p) for p in ("fp32", "int8"))
+
+    assert (fp32.intercept, fp32.slopes["support"]) == (0.1, 0.7)
+    assert (int8.intercept, int8.slopes["support"]) == (0.4, 0.5)
+
+
 def test_negative_slopes_are_refused(tmp_path):
     path = tmp_path / "confidence.json"
     path.write_text('{"intercept": 0, "signals": {"support": {"slope": -1}}}')

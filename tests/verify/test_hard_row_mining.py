@@ -32,3 +32,11 @@ def test_mining_keeps_the_misjudged_rows_of_each_class_and_skips_rows_already_ch
     mined = mine_hard_rows(_predict, _Rows(), rows, chosen, {"vitaminc": 2}, seed=0, pool_factor=3)
 
     assert sorted(r.id for r in mined) == ["f2", "h3"]
+
+
+def test_rows_misjudged_beyond_the_loss_cap_are_left_out_as_likely_mislabelled():
+    rows = [_row(name) for name in SUPPORT]
+
+    mined = mine_hard_rows(_predict, _Rows(), rows, [], {"vitaminc": 2}, seed=0, pool_factor=3, max_loss=2.0)
+
+    assert sorted(r.id for r in mined) == ["f2", "h2"]  # not f3 (support 0.05) nor h3 (0.95): loss ~3.0 each

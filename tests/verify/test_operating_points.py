@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from guard.training.operating_points import Answer, Scored, choose, fit_penalties, leave_one_file_out
 
@@ -76,14 +77,12 @@ def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_a
     assert "negation" not in penalties  # too rare to weigh: it keeps the cap
 
 
-def test_the_command_writes_into_the_folder_it_is_given_and_leaves_the_installed_parameters_alone(tmp_path, capsys):
+def _scores_file(path, precisions=("int8",)):  # noqa: ANN001, ANN202
+    """Two files' answers on both halves, as ``verify_answers score`` writes them."""
     import json
 
-    from guard.training.operating_points import main
-    from guard.verify.offline import params_path
-
     rng = np.random.default_rng(0)
-    with (tmp_path / "answers.jsonl").open("w") as out:
+    with path.open("w") as out:
         for half in ("select", "report"):
             for file in ("a", "b"):
                 for i in range(40):
@@ -91,12 +90,36 @@ def test_the_command_writes_into_the_folder_it_is_given_and_leaves_the_installed
                     claims = [{"text": "c", "trees": float(rng.uniform(0.4, 1.0) if faithful else rng.uniform(0.0, 0.6)),
                                "model": float(rng.uniform(0.0, 1.0)), "specifics": []}]
                     out.write(json.dumps({"half": half, "file": file, "id": f"{file}{i}", "faithful": faithful,
-                                          "claims": claims}) + "\n")
-    installed = {name: params_path(name).read_bytes() for name in ("combined.json", "confidence.json")}
+                                          "precision": precisions[i % len(precisions)], "claims": claims}) + "\n")
+    return path
 
-    main(["--scores", str(tmp_path / "answers.jsonl"), "--out", str(tmp_path / "params")])
 
-    written = json.loads((tmp_path / "params" / "combined.json").read_text())
+@pytest.mark.parametrize(("precision", "name"), [("int8", "combined.json"), ("fp32", "combined-fp32.json")])
+def test_the_command_writes_its_precisions_parameters_into_the_folder_it_is_given_and_leaves_the_installed_alone(
+        tmp_path, precision, name):
+    import json
+
+    from guard.training.operating_points import main
+    from guard.verify.offline import params_path
+
+    installed = {n: params_path(n).read_bytes() for n in ("combined.json", "combined-fp32.json", "confidence.json")}
+
+    main(["--scores", str(_scores_file(tmp_path / "answers.jsonl", (precision,))), "--out", str(tmp_path / "params")])
+
+    written = json.loads((tmp_path / "params" / name).read_text())
     assert set(written["thresholds"]) == {"low", "medium", "high", "critical"}
-    assert (tmp_path / "params" / "confidence.json").exists()
-    assert {name: params_path(name).read_bytes() for name in installed} == installed
+    assert written["chosen_on"]["precision"] == precision
+    assert not (tmp_path / "params" / ({"combined.json", "combined-fp32.json"} - {name}).pop()).exists()
+    before = json.loads(installed["confidence.json"])
+    after = json.loads((tmp_path / "params" / "confidence.json").read_text())
+    refitted = {"default": after["intercept"] != before["intercept"],
+                "fp32": after["support_by_verifier"].get("combined-fp32") != before["support_by_verifier"].get("combined-fp32")}
+    assert refitted == {"default": precision == "int8", "fp32": precision == "fp32"}
+    assert {n: params_path(n).read_bytes() for n in installed} == installed
+
+
+def test_scores_of_two_precisions_mixed_are_refused(tmp_path):
+    from guard.training.operating_points import main
+
+    with pytest.raises(ValueError, match="precisions"):
+        main(["--scores", str(_scores_file(tmp_path / "answers.jsonl", ("int8", "fp32"))), "--out", str(tmp_path)])
