@@ -81,12 +81,12 @@ def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), 
     and balanced accuracy, 95 % intervals."""
     from guard.evals.metrics import auroc, balanced_accuracy, bootstrap_intervals
 
-    params = combined_params(params_dir, scores)
+    files, params = scored_by_file(scores, half, params_dir)
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
     head = ["file", "answers (halluc.)", "AUROC"] + [f"{name} {risk}" for risk in risks
                                                    for name in ("false flags", "catch", "bal. acc.")]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    for file, scored in scored_by_file(scores, half, params).items():
+    for file, scored in files.items():
         bad = ~scored.faithful
 
         def stats(idx: np.ndarray) -> dict:
@@ -114,8 +114,8 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     parameters, and the difference with a paired 95 % interval: both sides are resampled together."""
     from guard.evals.metrics import Undefined, auroc, bootstrap_intervals
 
-    old = scored_by_file(before, half, combined_params(before_params, before))
-    new = scored_by_file(after, half, combined_params(after_params, after))
+    old, _ = scored_by_file(before, half, before_params)
+    new, _ = scored_by_file(after, half, after_params)
     lines = ["| file | answers (halluc.) | AUROC before | AUROC after | difference |", "|---|---|---|---|---|"]
     for file, a in old.items():
         b, bad = new[file], ~a.faithful
@@ -133,23 +133,18 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     return "\n".join(lines)
 
 
-def combined_params(folder: Path | None, scores: Path) -> dict:
-    """The combined verifier's parameters for the precision ``scores`` were made with: those an ``operating_points
-    --out`` folder holds, else the installed ones."""
-    from guard.training.operating_points import load, precision_of
+def scored_by_file(scores: Path, half: str, folder: Path | None) -> tuple[dict, dict]:
+    """``({file: Scored}, params)``: one half's answers as guard scores them with the combined verifier's parameters
+    for the precision they were scored at, those an ``operating_points --out`` folder holds, else the installed ones."""
+    from guard.training.operating_points import Scored, by_file, load, precision_of
     from guard.training.outputs import current
     from guard.verify.combined import PARAMS_FILES
     from guard.verify.offline import params_path
 
-    name = PARAMS_FILES[precision_of(load(scores))]
-    return json.loads((current(folder, name) if folder else params_path(name)).read_text())
-
-
-def scored_by_file(scores: Path, half: str, params: dict) -> dict:
-    """``{file: Scored}`` of one half's answers, as guard with ``params`` scores them."""
-    from guard.training.operating_points import Scored, by_file, load
-
-    return {file: Scored.shipped(answers, params) for file, answers in by_file(a for a in load(scores) if a.half == half).items()}
+    answers = load(scores)
+    name = PARAMS_FILES[precision_of(answers)]
+    params = json.loads((current(folder, name) if folder else params_path(name)).read_text())
+    return {file: Scored.shipped(rows, params) for file, rows in by_file(a for a in answers if a.half == half).items()}, params
 
 
 def doubt(scored) -> np.ndarray:  # noqa: ANN001 - operating_points.Scored

@@ -26,6 +26,11 @@ from guard.verify.calibration import logit, sigmoid
 PARAMS_FILE = Path(__file__).parent / "verify" / "params" / "confidence.json"
 
 
+def precision_key(verifier: str, precision: str) -> str:
+    """The ``support_by_verifier`` entry of a verifier's calibration fitted on one precision's scores."""
+    return f"{verifier}-{precision}"
+
+
 class ConfidenceModel:
     def __init__(self, params_file: str | Path = PARAMS_FILE, verifier: str | None = None,
                  precision: str | None = None):
@@ -33,7 +38,7 @@ class ConfidenceModel:
         self.intercept = float(params["intercept"])
         self.slopes = {name: float(spec["slope"]) for name, spec in params["signals"].items()}
         fitted = params.get("support_by_verifier", {})
-        own = fitted.get(f"{verifier}-{precision}") or fitted.get(verifier or "")
+        own = (fitted.get(precision_key(verifier or "", precision)) if precision else None) or fitted.get(verifier or "")
         if own is not None:
             self.intercept, self.slopes["support"] = float(own["intercept"]), float(own["slope"])
         negative = [name for name, slope in self.slopes.items() if slope < 0]

@@ -62,10 +62,11 @@ def write_support_calibration(out: Path, verifier: str, calibration: dict[str, f
     ones for the default verifier at the default precision, ``support_by_verifier`` for the others (keyed
     ``<verifier>-<precision>`` when fitted on another precision's scores); the other signals keep theirs."""
     from guard.config import SupportConfig
+    from guard.confidence import precision_key
 
     default = SupportConfig()
     if precision not in (None, default.precision):
-        verifier = f"{verifier}-{precision}"
+        verifier = precision_key(verifier, precision)
     confidence = json.loads(current(out, "confidence.json").read_text())
     if verifier == default.verifier:
         confidence["intercept"] = calibration["intercept"]

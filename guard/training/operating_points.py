@@ -223,9 +223,9 @@ def fit_cascade(select: dict[str, list[Answer]], weights: dict[str, float], thre
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scores", type=Path, required=True, help="from python -m benchmarks.verify_answers score")
-    parser.add_argument("--out", type=Path, help="params folder to write combined.json (combined-fp32.json for fp32 "
-                        "scores: thresholds, cascade) and "
-                        "confidence.json into; without it, only print")
+    parser.add_argument("--out", type=Path, help="params folder to write the scores' precision's parameters "
+                        "(combined.json or combined-fp32.json: thresholds, cascade) and confidence.json into; "
+                        "without it, only print")
     args = parser.parse_args(argv)
     answers = load(args.scores)
     precision = precision_of(answers)

@@ -25,6 +25,7 @@ import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def summary_edit_rows(rows: list[Row], count: int, seed: int) -> list[Row]:
     return made
 
 
-def mine_hard_rows(predict, builder: "PairBuilder", rows: list[Row], chosen: list[Row], counts: dict[str, int],
+def mine_hard_rows(predict: Callable[[list], np.ndarray], builder: PairBuilder, rows: list[Row], chosen: list[Row], counts: dict[str, int],
                    seed: int, pool_factor: int, max_loss: float = math.inf) -> list[Row]:
     """Training-side rows the starting model gets most wrong, ``counts[family]`` per family, half of each class.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,7 @@ def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_a
     assert "negation" not in penalties  # too rare to weigh: it keeps the cap
 
 
-def _scores_file(path, precisions=("int8",)):  # noqa: ANN001, ANN202
+def _scores_file(path: Path, precisions: tuple[str, ...] = ("int8",)) -> Path:
     """Two files' answers on both halves, as ``verify_answers score`` writes them."""
     import json
 
