@@ -4,7 +4,7 @@
 
 The texts are those of ``verify_speed.py``'s first-sight checks (claims, their clauses and the
 source sentences, ~1,200 word pieces a check), encoded with ``Embedder.encode_tokens`` as the
-verifier does, one model thread. Rounds alternate the two runtimes so a change in the machine's
+verifier does, one model thread for both (``OMP_NUM_THREADS=1`` unless set). Rounds alternate the two runtimes so a change in the machine's
 load lands on both. Reports p50 per check and ms per word piece.
 """
 
@@ -18,6 +18,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # the runtimes compared on the same thread count
 
 from benchmarks.verify_speed import cases, wice_rows  # noqa: E402
 from guard.embeddings import Embedder  # noqa: E402

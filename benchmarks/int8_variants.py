@@ -5,7 +5,7 @@
 Each variant quantizes both graphs (dynamic quantization of the matrix products) with its options, scores every
 factual claim of ``--limit`` held-out ``select`` answers per file with the trees and the cross-encoder, and
 reports how far their scores move from fp32 (mean and 95th percentile of |Δp|, correlation of log-odds) and the
-p50 time of a first-sight ``Guard.check`` (``verify_speed``'s cases, one model thread). guard ships
+p50 time of a first-sight ``Guard.check`` (``verify_speed``'s cases; the figures in benchmarks/README.md were taken on one model thread, the default then). guard ships
 ``per_channel`` (``guard.onnx_encoder.quantized``); the other variants are here to show why.
 """
 

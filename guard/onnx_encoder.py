@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from guard.threads import model_threads
+from guard.threads import onnx_threads
 
 if TYPE_CHECKING:
     from tokenizers import Encoding
@@ -68,9 +68,9 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = model_threads()
+        options.intra_op_num_threads = onnx_threads()
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting beside guard's work
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting: see guard.threads
         model = quantized(model_dir, graph) if int8 else assembled(model_dir, graph).SerializeToString()
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         del model

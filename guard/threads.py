@@ -1,15 +1,21 @@
-"""How guard's numeric work shares the cores: one model forward at a time, on all cores but one; BLAS on one.
+"""How guard's numeric work shares the cores: one model forward at a time; BLAS on one thread.
 
 A torch forward spreads over its intra-op threads and waits for all of them at every layer's
-barrier (a MiniLM pass has about a hundred). guard runs its own work beside a forward (the
-contradiction check beside the support model; other requests' retrieval, features and HTTP; the
-record writer), so a forward that took every core would have a thread wait for a core at each
-barrier, and two forwards at once would bring two teams of threads to the same cores. On this
+barrier (a MiniLM pass has about a hundred), spinning while it waits. guard runs its own work beside a
+forward (the contradiction check beside the support model; other requests' retrieval, features and
+HTTP; the record writer), so a torch forward that took every core would have a thread wait for a core at
+each barrier, and two forwards at once would bring two teams of threads to the same cores. On this
 project's 2-core machine, with another process busy, a first-sight check took 4.3 s with two
 threads and 0.73 s with one (``benchmarks/verify_speed.py``). So every forward runs inside
-``model_forward()``: one at a time, on every core the process may use but one (at least one),
-unless ``OMP_NUM_THREADS`` sets the count. The count is set in the calling thread each time:
-torch applies a thread count per thread, from the first parallel work that thread did.
+``model_forward()``, one at a time, and a torch forward on every core the process may use but one (at
+least one). The count is set in the calling thread each time: torch applies a thread count per thread,
+from the first parallel work that thread did.
+
+ONNX Runtime, which runs the packaged models, is told not to spin (``guard.onnx_encoder``): its threads
+sleep at a barrier, so a forward may take every core. Measured with ``verify_speed.py`` (int8, 2 cores,
+2026-12-07): idle, p50 188 ms on two threads against 271 ms on one; with another process keeping a core
+busy, 299 against 279 ms; three callers at once, 4.6 checks/s against 3.7 (forwards run one at a time, so
+on one thread the second core mostly waits). ``OMP_NUM_THREADS`` sets either count.
 
 guard's own matrix products are small (a claim's few token vectors against a few hundred source
 token vectors). Split over two BLAS threads such a product ends no sooner, while the waiting
@@ -52,13 +58,23 @@ async def run_model(fn: Callable[..., T], /, *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(model_executor(), partial(fn, *args))
 
 
-@lru_cache(maxsize=1)
 def model_threads() -> int:
-    """Intra-op threads of a forward: ``OMP_NUM_THREADS`` when set, else the usable cores but one."""
+    """Intra-op threads of a torch forward: ``OMP_NUM_THREADS`` when set, else the usable cores but one."""
+    return _threads(spare=1)
+
+
+def onnx_threads() -> int:
+    """Intra-op threads of an ONNX Runtime forward, which never spins: ``OMP_NUM_THREADS`` when set, else every
+    usable core."""
+    return _threads(spare=0)
+
+
+@lru_cache(maxsize=2)
+def _threads(spare: int) -> int:
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         return max(1, int(os.environ["OMP_NUM_THREADS"]))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, cores - spare)
 
 
 @contextmanager
