@@ -155,6 +155,11 @@ def print_calibration(cal: SupportCalibration, console: Console) -> None:
                   "answers with one; ECE: of the confidence", soft_wrap=True)
     console.print("thresholds: " + json.dumps(cal.thresholds) + f"; confidence map: intercept "
                   f"{cal.support.intercept:.3f}, slope {cal.support.slope:.3f}", soft_wrap=True)
+    if cal.blend:
+        console.print(f"blend (refitted): intercept {cal.blend['intercept']:.2f}, trees {cal.blend['offline']:.2f}, "
+                      f"cross-encoder {cal.blend['support_model']:.2f}", soft_wrap=True)
+    elif fitted.get("blend"):
+        console.print(f"blend {fitted['blend']}", soft_wrap=True)
 
 
 def _cell(value: float | None, interval: list[float] | None, signed: bool) -> str:

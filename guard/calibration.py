@@ -3,7 +3,8 @@
 The shipped operating points and confidence map were chosen on public data; a product's answers, sources
 and reviewers differ. A calibration replaces, for one verifier, the two things that turn its scores into
 decisions: the Platt map of the answer-level support signal (``guard.confidence``) and the threshold per
-risk level below which a claim is listed as unsupported (``guard.verify.thresholds``' rules).
+risk level below which a claim is listed as unsupported (``guard.verify.thresholds``' rules); for the
+``combined`` verifier, given enough labels, also the weights of its blend.
 
 Where it comes from, first match wins:
 
@@ -52,6 +53,8 @@ class SupportCalibration(BaseModel):
     created_at: datetime
     support: PlattMap
     thresholds: dict[str, float]  # risk level -> claim score below which it is unsupported
+    # The combined verifier's blend weights refitted on the labels (intercept, offline, support_model); None: shipped.
+    blend: dict[str, float] | None = None
     fitted_on: dict[str, Any] = Field(default_factory=dict)
     cross_validated: dict[str, Any] = Field(default_factory=dict)
 

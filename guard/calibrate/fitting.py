@@ -6,7 +6,9 @@ What is fitted, on the answers' support scores (``guard.calibrate.scoring``):
   the support slope and the intercept of ``guard.confidence``;
 - the operating point per risk level: the threshold on the weakest claim's score, by the rules the shipped
   points follow (``guard.verify.thresholds``: at medium the highest that flags at most 30 % of the faithful
-  answers, at low 15 %; at high and critical the lowest that flags at least 85 % of the hallucinated ones).
+  answers, at low 15 %; at high and critical the lowest that flags at least 85 % of the hallucinated ones);
+- with ``MIN_BLEND_PER_CLASS`` labels of each class and the ``combined`` verifier, first its blend's three
+  weights (``fit_blend``); the answers are then scored again with them before the map and points are fitted.
 
 Before and after are measured on the same labels by stratified k-fold cross-validation: every answer's
 "after" decision comes from a calibration fitted on the other folds, "before" is what the configuration
@@ -26,12 +28,15 @@ from guard.calibration import PlattMap
 from guard.evals import metrics as m
 from guard.extras import require
 from guard.verify.calibration import fit_platt, logit, sigmoid
+from guard.verify.combined import blend, fit_weights
 from guard.verify.thresholds import choose
 
 FOLDS = 5
 SEED = 0
 # Per class: each of 5 training folds then holds about 30, enough for two Platt numbers and a threshold.
 MIN_PER_CLASS = 40
+# Per class before the blend's weights are refitted too: three more numbers, read off claims, not answers.
+MIN_BLEND_PER_CLASS = 150
 METRICS = {"balanced_accuracy": "balanced accuracy", "false_flag_rate": "false-flag rate", "catch_rate": "catch rate",
            "ece": "ECE"}
 
@@ -55,9 +60,51 @@ class Decisions:
     flagged: np.ndarray  # a claim listed as unsupported
 
 
+@dataclass(frozen=True)
+class Components:
+    """Per labelled answer, the scores the combined verifier blends for each of its claims."""
+
+    trees: list[np.ndarray]
+    model: list[np.ndarray]
+
+    def subset(self, index: np.ndarray) -> "Components":
+        return Components([self.trees[i] for i in index], [self.model[i] for i in index])
+
+
+def short_of(faithful: np.ndarray, minimum: int) -> dict[str, int]:
+    """How many more labels of each class ``minimum`` asks for (the classes that have enough left out)."""
+    have = {"faithful": int(faithful.sum()), "hallucinated": int((~faithful).sum())}
+    return {name: minimum - n for name, n in have.items() if n < minimum}
+
+
+def fit_blend(components: Components, faithful: np.ndarray, weights: dict[str, float]) -> dict[str, float] | None:
+    """The combined verifier's blend weights fitted on answer labels; None when they come out unusable.
+
+    Every claim of a faithful answer is supported; of a hallucinated answer only its weakest claim (under
+    ``weights``, the blend in force) is known not to be. Logistic regression on those claims' log-odds, as
+    ``guard.training.fit_blend`` fits the shipped weights, each class weighing the same and each answer one
+    unit. A weight that comes out negative would rank a claim lower for looking better supported: kept shipped.
+    """
+    require("calibrate", "sklearn", purpose="guard calibrate")
+    trees, model, labels, unit = [], [], [], []
+    counts = {True: int(faithful.sum()), False: int((~faithful).sum())}
+    for answer_trees, answer_model, ok in zip(components.trees, components.model, faithful):
+        if not ok:
+            weakest = int(np.argmin(blend(answer_trees, answer_model, weights)))
+            answer_trees, answer_model = answer_trees[[weakest]], answer_model[[weakest]]
+        trees.append(answer_trees)
+        model.append(answer_model)
+        labels += [bool(ok)] * len(answer_trees)
+        unit += [1 / (len(answer_trees) * counts[bool(ok)])] * len(answer_trees)
+    try:
+        return fit_weights(np.concatenate(trees), np.concatenate(model), np.array(labels), np.array(unit) * len(labels))
+    except ValueError:
+        return None
+
+
 def require_enough(faithful: np.ndarray, minimum: int = MIN_PER_CLASS) -> None:
     have = {"faithful": int(faithful.sum()), "hallucinated": int((~faithful).sum())}
-    short = {name: minimum - n for name, n in have.items() if n < minimum}
+    short = short_of(faithful, minimum)
     if short:
         more = " and ".join(f"{n} more {name}" for name, n in short.items())
         raise TooFewLabels(f"too few labels to calibrate: {have['faithful']} faithful and {have['hallucinated']} "
@@ -91,13 +138,16 @@ def stratified_folds(faithful: np.ndarray, k: int = FOLDS, seed: int = SEED) -> 
     return [np.array(sorted(f), dtype=int) for f in out]
 
 
-def cross_validated(scores: Scores, risk: str, k: int = FOLDS) -> Decisions:
-    """Every answer decided by a calibration fitted on the other folds."""
+def cross_validated(scores: Scores, risk: str, k: int = FOLDS,
+                    rescore: Callable[[np.ndarray], Scores] | None = None) -> Decisions:
+    """Every answer decided by a calibration fitted on the other folds; ``rescore(train)``, when given, scores
+    every answer again with what it refits on the training folds first (the blend)."""
     confidence, flagged = np.zeros(len(scores.signal)), np.zeros(len(scores.signal), dtype=bool)
     for test in stratified_folds(scores.faithful, k):
         train = np.setdiff1d(np.arange(len(scores.signal)), test)
-        platt, thresholds = fit(_subset(scores, train))
-        decided = applied(_subset(scores, test), platt, thresholds[risk])
+        fold = rescore(train) if rescore is not None else scores
+        platt, thresholds = fit(_subset(fold, train))
+        decided = applied(_subset(fold, test), platt, thresholds[risk])
         confidence[test], flagged[test] = decided.confidence, decided.flagged
     return Decisions(confidence, flagged)
 

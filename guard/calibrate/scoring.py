@@ -25,6 +25,7 @@ from guard.verify import SupportVerifier
 class AnswerSupport:
     signal: float  # state.signals["support"]
     weakest: float  # lowest claim score
+    claims: tuple[str, ...]  # the factual claims scored
 
 
 def score_answers(rows: Sequence[LabelledAnswer], config: GuardConfig, verifier: SupportVerifier | None = None,
@@ -52,5 +53,6 @@ async def _score(layer: SupportLayer, config: GuardConfig, row: LabelledAnswer) 
         await layer.run(state)
     except Skip:
         return None
-    scores = [c.support for c in state.claims if c.support is not None]
-    return AnswerSupport(signal=state.signals["support"], weakest=min(scores))
+    scored = [c for c in state.claims if c.support is not None]
+    return AnswerSupport(signal=state.signals["support"], weakest=min(c.support for c in scored),
+                         claims=tuple(c.text for c in scored))

@@ -54,7 +54,7 @@ class CitationsLayer(VerifyingLayer):
         pairs = _pairs(cited, state.sources)
         probabilities: list[float] = []
         if pairs:
-            scores = await self.verifier.score(pairs, question=self.question(state))
+            scores = await self.verifier_for(state).score(pairs, question=self.question(state))
             state.usage.verification_cost_usd += scores.cost_usd
             probabilities = scores.probabilities
         supported = [p >= threshold for p in probabilities]

@@ -30,15 +30,16 @@ class SupportLayer(VerifyingLayer):
         if not factual:
             raise Skip("no claims")
         evidence = [s.text for s in state.sources]
+        verifier = self.verifier_for(state)
         # A number, date, SKU, name or negation the sources state otherwise outweighs any similarity; string work
         # over every source, so it runs on a worker thread beside the verifier.
         found, scores = await asyncio.gather(
             asyncio.to_thread(lambda: [contradictions.find(c.text, evidence) for c in factual]),
-            self.verifier.score([(c.text, evidence) for c in factual], question=self.question(state)))
+            verifier.score([(c.text, evidence) for c in factual], question=self.question(state)))
         state.usage.verification_cost_usd += scores.cost_usd
         reasons: dict[int, str] = {}
         for claim, probability, findings in zip(factual, scores.probabilities, found):
-            claim.support = self.verifier.with_findings(probability, findings)
+            claim.support = verifier.with_findings(probability, findings)
             if findings:
                 reasons[claim.index] = "; ".join(f.reason for f in findings)
         state.signals["support"] = soft_min([c.support for c in factual])

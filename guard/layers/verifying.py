@@ -10,6 +10,7 @@ from guard.layers.base import Skip
 from guard.state import Claim, RequestState
 from guard.messages import last_user_text
 from guard.verify import SupportVerifier, get_verifier, split_claims, support_threshold
+from guard.verify.combined import CombinedVerifier
 
 # Verifiers that score on this machine, so a warm-up may run one pair through them. Any other (the LLM judge,
 # a custom one) is only built and its ``load()`` called when it has one: a warm-up never calls a model provider.
@@ -50,6 +51,12 @@ class VerifyingLayer:
     def verifier(self) -> SupportVerifier:
         """Built on first use, so constructing a Guard loads no model."""
         return self._verifier or get_verifier(self.config.support, self.config.models)
+
+    def verifier_for(self, state: RequestState) -> SupportVerifier:
+        """The verifier as the request's calibration has it: with the blend weights it refitted, if it did."""
+        blend = state.calibration.blend if state.calibration is not None else None
+        verifier = self.verifier
+        return verifier.reweighted(blend) if blend and isinstance(verifier, CombinedVerifier) else verifier
 
     def warm_up(self) -> None:
         """Build the verifier and load its models now (they otherwise load on the first answer checked)."""

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from guard.config import SupportConfig
-from guard.verify.calibration import logit
 from guard.verify.contradictions import cap, find
 from guard.verify.combined import PARAMS_FILES, blend
+from guard.verify.combined import fit_weights as blend_weights
 from guard.training.export import write_support_calibration
 from guard.training.outputs import write
 from guard.training.fit import data_fingerprint
@@ -34,15 +34,8 @@ from guard.training.train import held_out_rows
 
 
 def fit_weights(offline: np.ndarray, model: np.ndarray, faithful: np.ndarray, files: np.ndarray) -> dict[str, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    X = np.column_stack([logit(offline), logit(model)])
-    fitted = LogisticRegression(C=1e4).fit(X, faithful, sample_weight=file_weights(files))
-    w_offline, w_model = (float(w) for w in fitted.coef_[0])
-    if min(w_offline, w_model) < 0:
-        raise ValueError(f"a negative weight ({w_offline:.3f}, {w_model:.3f}) would make support fall as a verifier's "
-                         "score rises; the two do not blend on this data")
-    return {"intercept": float(fitted.intercept_[0]), "offline": w_offline, "support_model": w_model}
+    """The shipped blend: files weighing the same."""
+    return blend_weights(offline, model, faithful, file_weights(files))
 
 
 def main(argv: list[str] | None = None) -> None:

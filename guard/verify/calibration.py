@@ -63,7 +63,14 @@ def expected_calibration_error(probabilities: Sequence[float], labels: Sequence[
 
 def fit_platt(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> dict:
     """Confidence = sigmoid(a + b * logit(score)), b >= 0."""
+    intercept, (slope,) = fit_logistic(logit(scores).reshape(-1, 1), labels, weights)
+    return {"intercept": intercept, "slope": max(0.0, slope)}
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray,
+                 weights: np.ndarray | None = None) -> tuple[float, list[float]]:
+    """Intercept and coefficients of a barely regularised logistic regression, as guard fits its maps and blends."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1e4).fit(logit(scores).reshape(-1, 1), labels, sample_weight=weights)
-    return {"intercept": float(model.intercept_[0]), "slope": max(0.0, float(model.coef_[0, 0]))}
+    model = LogisticRegression(C=1e4).fit(features, labels, sample_weight=weights)
+    return float(model.intercept_[0]), [float(c) for c in model.coef_[0]]

@@ -20,6 +20,7 @@ band pays for the second model. Without a ``cascade`` entry every pair is read b
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 
 from guard.threads import run_model
 from guard.verify.base import SupportScores, SupportVerifier
-from guard.verify.calibration import logit, sigmoid
+from guard.verify.calibration import fit_logistic, logit, sigmoid
 from guard.verify.contradictions import Finding, penalized
 from guard.verify.offline import OfflineVerifier, params_path
 from guard.verify.support_model import SupportModelVerifier
@@ -40,6 +41,16 @@ PARAMS_FILES = {"int8": "combined.json", "fp32": "combined-fp32.json"}  # per su
 def blend(offline: np.ndarray, model: np.ndarray, weights: dict[str, float]) -> np.ndarray:
     """The blended support probability of the two verifiers' scores."""
     return sigmoid(weights["intercept"] + weights["offline"] * logit(offline) + weights["support_model"] * logit(model))
+
+
+def fit_weights(offline: np.ndarray, model: np.ndarray, faithful: np.ndarray,
+                weights: np.ndarray | None = None) -> dict[str, float]:
+    """The blend's three numbers by logistic regression on the two verifiers' log-odds (needs scikit-learn)."""
+    intercept, (w_offline, w_model) = fit_logistic(np.column_stack([logit(offline), logit(model)]), faithful, weights)
+    if min(w_offline, w_model) < 0:
+        raise ValueError(f"a negative weight ({w_offline:.3f}, {w_model:.3f}) would make support fall as a verifier's "
+                         "score rises; the two do not blend on this data")
+    return {"intercept": intercept, "offline": w_offline, "support_model": w_model}
 
 
 class CombinedVerifier(SupportVerifier):
@@ -68,6 +79,11 @@ class CombinedVerifier(SupportVerifier):
 
     def predict(self, pairs: list[tuple[str, list[str]]], questions: Sequence[str | None]) -> list[float]:
         """Scores of pairs that each come with their own question (labelled rows in benchmarks)."""
+        return blend(*self.components(pairs, questions), self.weights).tolist()
+
+    def components(self, pairs: list[tuple[str, list[str]]],
+                   questions: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """The trees' and the cross-encoder's scores the blend reads (the latter from the trees' outside the band)."""
         trees = np.asarray(self.offline.probabilities(pairs), dtype=float)
         read = self.uncertain(trees)
         model = np.empty(len(pairs))
@@ -77,7 +93,13 @@ class CombinedVerifier(SupportVerifier):
         if not read.all():
             fit = self.model_from_trees
             model[~read] = sigmoid(fit["intercept"] + fit["slope"] * logit(trees[~read]))
-        return blend(trees, model, self.weights).tolist()
+        return trees, model
+
+    def reweighted(self, weights: dict[str, float]) -> "CombinedVerifier":
+        """This verifier with other blend weights (a product's, from ``guard calibrate``); models and caches shared."""
+        other = copy.copy(self)
+        other.weights = {k: float(weights[k]) for k in ("intercept", "offline", "support_model")}
+        return other
 
     def with_findings(self, probability: float, findings: Sequence[Finding]) -> float:
         """Findings lower the score by the weights fitted per kind on the ``select`` split, where there are some."""

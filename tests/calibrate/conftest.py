@@ -19,10 +19,10 @@ class ScriptedVerifier(SupportVerifier):
     thresholds = {"low": 0.6, "medium": 0.6, "high": 0.6, "critical": 0.6}
 
     async def _score(self, pairs: list[tuple[str, list[str]]]) -> SupportScores:
-        return SupportScores([_number(claim) for claim, _ in pairs])
+        return SupportScores([score_of(claim) for claim, _ in pairs])
 
 
-def _number(claim: str) -> float:
+def score_of(claim: str) -> float:
     word = claim.rstrip(".").split()[-1]
     return int("".join(str(ord(c) - ord("a")) for c in word)) / 100 if len(word) == 2 else 0.5
 
