@@ -5,6 +5,7 @@ import pytest
 
 from guard.embeddings import Embedder, get_embedder
 from guard.onnx_encoder import OnnxEncoder, assembled
+from guard.threads import _threads
 from guard.verify.support_model import model_dir as support_model_dir
 
 TEXTS = [
@@ -70,6 +71,20 @@ def test_the_int8_graph_gives_vectors_close_to_the_fp32_ones():
     cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
     # Quantization noise, not a different reading: close on average, no word piece far off.
     assert cosine.mean() > 0.98 and cosine.min() > 0.95
+
+
+def test_vectors_do_not_depend_on_how_many_threads_a_forward_takes(monkeypatch):
+    pairs = [("Refunds are paid within 5 business days.", "Refunds take five days."), ("Yes.", "No.")]
+    runs = []
+    try:
+        for threads in ("1", "2"):
+            monkeypatch.setenv("OMP_NUM_THREADS", threads)
+            _threads.cache_clear()
+            encoder = OnnxEncoder(support_model_dir(), max_length=128, int8=True)
+            runs.append([vectors for _, vectors in encoder.token_vectors(encoder.tokenize(pairs))])
+    finally:
+        _threads.cache_clear()  # the next test reads the environment it restores
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
 
 
 def test_weights_of_another_architecture_are_refused_by_name(tmp_path):
