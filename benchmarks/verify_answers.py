@@ -1,7 +1,7 @@
 """Answer-level verdicts as guard reports them, per file, on the held-out ``select`` and ``report`` halves.
 
     python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250] [--int8] [--model FOLDER]
-    python -m benchmarks.verify_answers table --scores answers.jsonl [--half report] [--params FOLDER]
+    python -m benchmarks.verify_answers table --scores answers.jsonl [--half report] [--params FOLDER] [--trees]
     python -m benchmarks.verify_answers compare --before a.jsonl [--before-params FOLDER] --after b.jsonl [--after-params FOLDER]
 
 ``verify_heldout`` scores a whole response as one claim; guard does not. It splits the answer into
@@ -76,12 +76,13 @@ def score(args: argparse.Namespace) -> None:
                       f"{time.perf_counter() - started:.0f} s", flush=True)
 
 
-def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), params_dir: Path | None = None) -> str:
+def table(scores: Path, half: str, risks: tuple[str, ...] = ("medium", "high"), params_dir: Path | None = None,
+          trees: bool = False) -> str:
     """False-flag and catch rates per file at the shipped thresholds (or those fitted into ``params_dir``), AUROC
-    and balanced accuracy, 95 % intervals."""
+    and balanced accuracy, 95 % intervals; with ``trees``, of the trees alone at their thresholds."""
     from guard.evals.metrics import auroc, balanced_accuracy, bootstrap_intervals
 
-    files, params = scored_by_file(scores, half, params_dir)
+    files, params = scored_by_file(scores, half, params_dir, trees)
     thresholds = {risk: float(params["thresholds"][risk]["threshold"]) for risk in risks}
     head = ["file", "answers (halluc.)", "AUROC"] + [f"{name} {risk}" for risk in risks
                                                    for name in ("false flags", "catch", "bal. acc.")]
@@ -133,18 +134,23 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     return "\n".join(lines)
 
 
-def scored_by_file(scores: Path, half: str, folder: Path | None) -> tuple[dict, dict]:
+def scored_by_file(scores: Path, half: str, folder: Path | None, trees: bool = False) -> tuple[dict, dict]:
     """``({file: Scored}, params)``: one half's answers as guard scores them with the combined verifier's parameters
-    for the precision they were scored at, those an ``operating_points --out`` folder holds, else the installed ones."""
-    from guard.training.operating_points import Scored, by_file, load, precision_of
+    for the precision they were scored at, those an ``operating_points --out`` folder holds, else the installed ones;
+    with ``trees``, as the trees alone score them (``support.verifier: offline``) with theirs."""
+    from guard.training.operating_points import TREES_ALONE, Scored, by_file, load, precision_of
     from guard.training.outputs import current
     from guard.verify.combined import PARAMS_FILES
-    from guard.verify.offline import params_path
+    from guard.verify.offline import PARAMS_FILE, params_path
 
     answers = load(scores)
-    name = PARAMS_FILES[precision_of(answers)]
+    name = PARAMS_FILE if trees else PARAMS_FILES[precision_of(answers)]
     params = json.loads((current(folder, name) if folder else params_path(name)).read_text())
-    return {file: Scored.shipped(rows, params) for file, rows in by_file(a for a in answers if a.half == half).items()}, params
+    rows = by_file(a for a in answers if a.half == half)
+    if trees:
+        return {file: Scored(r, TREES_ALONE, exponent=float(params.get("length_exponent", 0.0)))
+                for file, r in rows.items()}, params
+    return {file: Scored.shipped(r, params) for file, r in rows.items()}, params
 
 
 def doubt(scored) -> np.ndarray:  # noqa: ANN001 - operating_points.Scored
@@ -178,6 +184,7 @@ def main() -> None:
     t.add_argument("--scores", type=Path, required=True)
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
     t.add_argument("--params", type=Path, help="a folder operating_points --out wrote (default: the installed parameters)")
+    t.add_argument("--trees", action="store_true", help="the trees alone (support.verifier: offline) at their thresholds")
     c = sub.add_parser("compare", help="AUROC per file of two scorings of the same answers, paired differences")
     c.add_argument("--before", type=Path, required=True)
     c.add_argument("--after", type=Path, required=True)
@@ -191,7 +198,7 @@ def main() -> None:
     elif args.command == "compare":
         print(compare(args.before, args.after, args.half, args.before_params, args.after_params))
     else:
-        print(table(args.scores, args.half, params_dir=args.params))
+        print(table(args.scores, args.half, params_dir=args.params, trees=args.trees))
 
 
 if __name__ == "__main__":

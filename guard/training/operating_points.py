@@ -50,6 +50,7 @@ CASCADE_TOLERANCE = 0.01
 EXPONENTS = (0.0, 0.5, 1.0)
 MIN_GROUP_ROWS = 30  # single-claim answers a group of findings needs on ``select`` to be weighed
 COMMAND = "python -m guard.training.operating_points --scores answers.jsonl --write"
+TREES_ALONE = {"intercept": 0.0, "offline": 1.0, "support_model": 0.0}  # the blend that reads the trees only
 GRID = np.round(np.concatenate([np.arange(0.005, 0.05, 0.005), np.arange(0.05, 0.951, 0.01)]), 4)
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from guard.training.operating_points import TREES_ALONE as IDENTITY  # a claim's support is its trees' score
 from guard.training.operating_points import Answer, Scored, choose, fit_penalties, leave_one_file_out
-
-# Weights under which a claim's support is its trees' score (the cross-encoder's read as 0.5 adds nothing).
-IDENTITY = {"intercept": 0.0, "offline": 1.0, "support_model": 0.0}
 
 
 def answer(file: str, faithful: bool, *scores: float, specifics: bool = False) -> Answer:
@@ -81,8 +80,6 @@ def test_a_finding_that_is_usually_wrong_weighs_more_than_one_faithful_answers_a
 
 def _scores_file(path: Path, precisions: tuple[str, ...] = ("int8",)) -> Path:
     """Two files' answers on both halves, as ``verify_answers score`` writes them."""
-    import json
-
     rng = np.random.default_rng(0)
     with path.open("w") as out:
         for half in ("select", "report"):
@@ -99,8 +96,6 @@ def _scores_file(path: Path, precisions: tuple[str, ...] = ("int8",)) -> Path:
 @pytest.mark.parametrize(("precision", "name"), [("int8", "combined.json"), ("fp32", "combined-fp32.json")])
 def test_the_command_writes_its_precisions_parameters_into_the_folder_it_is_given_and_leaves_the_installed_alone(
         tmp_path, precision, name):
-    import json
-
     from guard.training.operating_points import main
     from guard.verify.offline import params_path
 
@@ -125,3 +120,13 @@ def test_scores_of_two_precisions_mixed_are_refused(tmp_path):
 
     with pytest.raises(ValueError, match="precisions"):
         main(["--scores", str(_scores_file(tmp_path / "answers.jsonl", ("int8", "fp32"))), "--out", str(tmp_path)])
+
+
+def test_the_trees_alone_are_reported_at_their_own_per_claim_thresholds(tmp_path):
+    from benchmarks.verify_answers import scored_by_file
+
+    files, params = scored_by_file(_scores_file(tmp_path / "answers.jsonl"), "report", None, trees=True)
+    medium = params["thresholds"]["medium"]["threshold"]
+    answer_rows = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    trees = np.array([r["claims"][0]["trees"] for r in answer_rows if r["half"] == "report" and r["file"] == "a"])
+    assert files["a"].flagged(medium).tolist() == (trees < medium).tolist()
