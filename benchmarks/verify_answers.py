@@ -2,6 +2,7 @@
 
     python -m benchmarks.verify_answers score --data ../shared/data --out answers.jsonl [--limit 250] [--int8] [--model FOLDER]
     python -m benchmarks.verify_answers table --scores answers.jsonl [--half report] [--params FOLDER] [--trees]
+    python -m benchmarks.verify_answers tiers --scores answers.jsonl [--half report] [--params FOLDER]
     python -m benchmarks.verify_answers compare --before a.jsonl [--before-params FOLDER] --after b.jsonl [--after-params FOLDER]
 
 ``verify_heldout`` scores a whole response as one claim; guard does not. It splits the answer into
@@ -134,6 +135,34 @@ def compare(before: Path, after: Path, half: str, before_params: Path | None = N
     return "\n".join(lines)
 
 
+def tiers(scores: Path, half: str, params_dir: Path | None = None) -> str:
+    """Where answers land at medium risk (the default): per file, the share of right and of wrong answers in each
+    tier, placed by ``guard.tiers.tier_for`` from the answer's calibrated confidence and the support check's
+    verdict, as guard places an answer whose only signal is support."""
+    from guard.config import TiersConfig
+    from guard.confidence import PARAMS_FILE, ConfidenceModel
+    from guard.training.operating_points import load, precision_of
+    from guard.training.outputs import current
+    from guard.tiers import tier_for
+
+    files, params = scored_by_file(scores, half, params_dir)
+    confidence_file = current(params_dir, "confidence.json") if params_dir else PARAMS_FILE
+    model = ConfidenceModel(confidence_file, "combined", precision_of(load(scores)))
+    medium, config, names = float(params["thresholds"]["medium"]["threshold"]), TiersConfig(), ("high", "medium", "low")
+    head = ["file", "right answers", *(f"right in {t}" for t in names), "wrong answers", *(f"wrong in {t}" for t in names)]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for file, scored in files.items():
+        checked = ~np.isnan(scored.signal)
+        placed = np.array([tier_for(model({"support": float(sig)}) if ok else None, config, bool(flag) if ok else None)
+                           for sig, ok, flag in zip(scored.signal, checked, scored.flagged(medium))])
+        row = [file]
+        for label in (True, False):
+            share = placed[scored.faithful == label]
+            row += [str(len(share)), *(f"{np.mean(share == t):.0%}" if len(share) else "-" for t in names)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def scored_by_file(scores: Path, half: str, folder: Path | None, trees: bool = False) -> tuple[dict, dict]:
     """``({file: Scored}, params)``: one half's answers as guard scores them with the combined verifier's parameters
     for the precision they were scored at, those an ``operating_points --out`` folder holds, else the installed ones;
@@ -185,6 +214,10 @@ def main() -> None:
     t.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
     t.add_argument("--params", type=Path, help="a folder operating_points --out wrote (default: the installed parameters)")
     t.add_argument("--trees", action="store_true", help="the trees alone (support.verifier: offline) at their thresholds")
+    r = sub.add_parser("tiers", help="the share of right and of wrong answers per tier, per file, at medium risk")
+    r.add_argument("--scores", type=Path, required=True)
+    r.add_argument("--half", default=REPORT, choices=[SELECT, REPORT])
+    r.add_argument("--params", type=Path, help="a folder operating_points --out wrote (default: the installed parameters)")
     c = sub.add_parser("compare", help="AUROC per file of two scorings of the same answers, paired differences")
     c.add_argument("--before", type=Path, required=True)
     c.add_argument("--after", type=Path, required=True)
@@ -195,6 +228,8 @@ def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.command == "score":
         score(args)
+    elif args.command == "tiers":
+        print(tiers(args.scores, args.half, args.params))
     elif args.command == "compare":
         print(compare(args.before, args.after, args.half, args.before_params, args.after_params))
     else:

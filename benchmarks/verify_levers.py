@@ -167,7 +167,7 @@ def drop(args: argparse.Namespace) -> None:
 def softmin(args: argparse.Namespace) -> None:
     from guard.evals.metrics import auroc
     from guard.layers.support import soft_min
-    from guard.verify import operating_points
+    from guard.training import operating_points
     from guard.verify.offline import params_path
 
     params = json.loads(params_path("combined.json").read_text())

@@ -18,6 +18,10 @@ _EMPHASIS = re.compile(r"(\*\*|__|`)")
 _NOT_A_CLAIM = re.compile(
     r"^(sure|certainly|of course|absolutely|okay|ok|great question|thanks|thank you|you're welcome|i hope|hope this"
     r"|let me know|feel free|happy to help|i'm happy|glad to help|please let me|is there anything)\b", re.I)
+# A greeting and at most three words more ("Hi there!", "Good morning, Anna!"); "Hi-Fi ..." or "Hello, the refund
+# takes 5 days." still state something.
+_GREETING = re.compile(r"^(hello|hi|hey|greetings|good (morning|afternoon|evening)|welcome( back)?)(?=[\s,!.]|$)"
+                       r"(\W+\w+){0,3}\W*$", re.I)
 MAX_MARKER_SPAN = 50  # "[1-9999]" is a typo, not 9,999 citations
 
 
@@ -36,9 +40,10 @@ def split_claims(answer: str) -> list[Claim]:
 
 
 def is_factual(claim: Claim) -> bool:
-    """Whether a sentence states something checkable: not a question, a lead-in ("Here is what I found:") or a pleasantry."""
+    """Whether a sentence states something checkable: not a question, a lead-in ("Here is what I found:"), a
+    greeting or a pleasantry."""
     text = claim.text.strip()
-    if text.endswith(("?", ":")) or _NOT_A_CLAIM.match(text):
+    if text.endswith(("?", ":")) or _NOT_A_CLAIM.match(text) or _GREETING.match(text):
         return False
     return bool(content_stems(text))
 

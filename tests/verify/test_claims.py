@@ -40,6 +40,13 @@ def test_questions_lead_ins_and_pleasantries_are_not_factual():
         assert not is_factual(Claim(index=0, text=text)), text
 
 
+def test_a_greeting_is_not_factual_but_a_sentence_that_opens_with_one_is():
+    for text in ("Hello!", "Hi there!", "Good morning, Anna!", "Welcome back!"):
+        assert not is_factual(Claim(index=0, text=text)), text
+    for text in ("Hello, the refund takes 5 days.", "Hi-Fi speakers cost $50.", "History is taught in Rome."):
+        assert is_factual(Claim(index=0, text=text)), text
+
+
 def test_a_one_word_answer_is_a_factual_claim():
     assert is_factual(Claim(index=0, text="Delhi"))
 
