@@ -141,13 +141,12 @@ def tiers(scores: Path, half: str, params_dir: Path | None = None) -> str:
     verdict, as guard places an answer whose only signal is support."""
     from guard.config import TiersConfig
     from guard.confidence import PARAMS_FILE, ConfidenceModel
-    from guard.training.operating_points import load, precision_of
     from guard.training.outputs import current
     from guard.tiers import tier_for
 
     files, params = scored_by_file(scores, half, params_dir)
     confidence_file = current(params_dir, "confidence.json") if params_dir else PARAMS_FILE
-    model = ConfidenceModel(confidence_file, "combined", precision_of(load(scores)))
+    model = ConfidenceModel(confidence_file, "combined", params["chosen_on"]["precision"])
     medium, config, names = float(params["thresholds"]["medium"]["threshold"]), TiersConfig(), ("high", "medium", "low")
     head = ["file", "right answers", *(f"right in {t}" for t in names), "wrong answers", *(f"wrong in {t}" for t in names)]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
