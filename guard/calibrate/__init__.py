@@ -53,19 +53,25 @@ def calibrate(rows: Sequence[LabelledAnswer], config: GuardConfig, *, current: S
     before = Decisions(confidence_of(lambda signals: model(signals, current), scores.signal),
                        scores.weakest < support_threshold(config, verifier, current))
     blend_note = _blend_note(verifier, scores.faithful)
-    weights, scores_after, rescore = None, scores, None
+    weights, scores_after = None, scores
+    rescore: Callable[[np.ndarray], Scores] | None = None
     if blend_note == "refitted":
         components = _components(verifier, answers, [s for _, s in kept])
 
-        def reblended(index: np.ndarray) -> tuple[dict[str, float] | None, Scores]:
-            fitted = fit_blend(components.subset(index), scores.faithful[index], verifier.weights)
-            if fitted is None:
-                return None, scores
-            return fitted, _scores(score_answers(answers, config, verifier.reweighted(fitted)), answers)
+        def scored_with(fitted: dict[str, float] | None) -> Scores:
+            """Every answer scored with a refitted blend (with the one in force when it came out unusable)."""
+            return scores if fitted is None else _scores(score_answers(answers, config, verifier.reweighted(fitted)),
+                                                         answers)
 
-        weights, scores_after = reblended(np.arange(len(answers)))
-        blend_note = "refitted" if weights is not None else "kept: a weight came out negative on these labels"
-        rescore = lambda index: reblended(index)[1]  # noqa: E731 - each fold refits the blend on its training part
+        def refitted_on(index: np.ndarray) -> Scores:  # each fold refits the blend on its training part
+            return scored_with(fit_blend(components.subset(index), scores.faithful[index], verifier.weights))
+
+        rescore = refitted_on
+
+        weights = fit_blend(components, scores.faithful, verifier.weights)
+        scores_after = scored_with(weights)
+        if weights is None:
+            blend_note = "kept: a weight came out negative on these labels"
     comparison = compare(scores.faithful, before, cross_validated(scores, risk, folds, rescore))
     platt, thresholds = fit(scores_after)
     return SupportCalibration(
